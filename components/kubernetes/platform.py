@@ -1,0 +1,64 @@
+"""The Kubernetes platform: how a service unit runs on a cluster."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.provider import Provider
+
+from components.kubernetes.service_unit import (
+    Exposure,
+    KubernetesServiceUnit,
+    KubernetesServiceUnitArgs,
+    recommended_labels,
+)
+from components.unit import Endpoints, ServiceUnit
+
+
+class KubernetesPlatform:
+    """Deploys units into one namespace of the cluster that `provider` targets."""
+
+    def __init__(
+        self,
+        stack: str,
+        namespace: str,
+        provider: Provider,
+        exposure: Exposure,
+        protect_data: bool = True,
+        parent: Optional[pulumi.Resource] = None,
+    ):
+        self.stack = stack
+        self.namespace = namespace
+        self.exposure = exposure
+        self._provider = provider
+        self.protect_data = protect_data
+        self.namespace_resource = Namespace(
+            namespace,
+            metadata={"name": namespace, "labels": {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack}},
+            opts=pulumi.ResourceOptions(provider=provider, parent=parent),
+        )
+
+    def endpoints(self, unit: ServiceUnit) -> Endpoints:
+        if unit.port is None:
+            return Endpoints(internal_url=None, public_url=None)
+        internal = f"http://{unit.name}.{self.namespace}.svc.cluster.local:{unit.port}"
+        public = None
+        if unit.public_host and self.exposure.domain:
+            public = f"{self.exposure.scheme}://{unit.public_host}.{self.exposure.domain}"
+        return Endpoints(internal_url=internal, public_url=public)
+
+    def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
+        return KubernetesServiceUnit(
+            unit.name,
+            KubernetesServiceUnitArgs(
+                unit=unit,
+                namespace=self.namespace_resource.metadata["name"],
+                labels=recommended_labels(unit, self.stack),
+                exposure=self.exposure,
+                host=self.endpoints(unit).public_url,
+                protect_data=self.protect_data,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": self._provider}),
+        )

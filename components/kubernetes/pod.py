@@ -1,0 +1,112 @@
+"""The pod template of a service unit: least privilege unless the unit says otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import pulumi
+
+from components.unit import ServiceUnit
+
+# A UID and GID of 10000 or above never collide with a host's own users.
+RUN_AS = 10001
+
+
+def file_key(path: str) -> str:
+    """A ConfigMap key for a file path: keys allow only [-._a-zA-Z0-9]."""
+    return re.sub(r"[^-._a-zA-Z0-9]", "_", path.strip("/"))
+
+
+def volume_name(prefix: str, index: int) -> str:
+    return f"{prefix}-{index}"
+
+
+def _probe(unit: ServiceUnit, *, initial_delay: int) -> dict[str, Any]:
+    if unit.health_command:
+        action: dict[str, Any] = {"exec": {"command": unit.health_command}}
+    else:
+        action = {"httpGet": {"path": unit.health_path, "port": "http"}}
+    return {**action, "initialDelaySeconds": initial_delay, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3}
+
+
+def pod_template(
+    unit: ServiceUnit,
+    labels: dict[str, str],
+    service_account: pulumi.Input[str],
+    config_map: pulumi.Input[str] | None,
+    secret: pulumi.Input[str] | None,
+    claims: list[pulumi.Input[str]],
+) -> dict[str, Any]:
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(unit.env.items())]
+    env += [
+        {"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for k in sorted(unit.secret_env)
+    ]
+    mounts: list[dict[str, Any]] = []
+    volumes: list[dict[str, Any]] = []
+    for i, path in enumerate(unit.writable):
+        volumes.append({"name": volume_name("scratch", i), "emptyDir": {}})
+        mounts.append({"name": volume_name("scratch", i), "mountPath": path})
+    if unit.files:
+        volumes.append({"name": "files", "configMap": {"name": config_map}})
+        mounts += [
+            {"name": "files", "mountPath": path, "subPath": file_key(path), "readOnly": True}
+            for path in sorted(unit.files)
+        ]
+    for i, (volume, claim) in enumerate(zip(unit.data, claims)):
+        volumes.append({"name": volume_name("data", i), "persistentVolumeClaim": {"claimName": claim}})
+        mounts.append({"name": volume_name("data", i), "mountPath": volume.path})
+
+    container: dict[str, Any] = {
+        "name": unit.component,
+        "image": unit.image,
+        "imagePullPolicy": "Always",
+        "env": env,
+        "resources": unit.resources,
+        "volumeMounts": mounts,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if unit.args is not None:
+        container["args"] = unit.args
+    if unit.port is not None:
+        container["ports"] = [{"name": "http" if unit.health_path else "tcp", "containerPort": unit.port}]
+    if unit.health_path or unit.health_command:
+        container["readinessProbe"] = _probe(unit, initial_delay=5)
+        container["livenessProbe"] = _probe(unit, initial_delay=30)
+
+    metadata: dict[str, Any] = {"labels": labels}
+    if unit.files:
+        # A change to a mounted file must roll the pods: subPath mounts never see updates.
+        metadata["annotations"] = {
+            "maestro.dev/files-digest": pulumi.Output.all(*(unit.files[p] for p in sorted(unit.files))).apply(
+                lambda contents: hashlib.sha256("\0".join(contents).encode()).hexdigest()[:16]
+            )
+        }
+    return {
+        "metadata": metadata,
+        "spec": {
+            "serviceAccountName": service_account,
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS,
+                "runAsGroup": RUN_AS,
+                "fsGroup": RUN_AS,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [container],
+            "volumes": volumes,
+            **({"restartPolicy": "Never"} if unit.kind == "task" else {}),
+        },
+    }

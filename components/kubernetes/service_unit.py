@@ -1,0 +1,184 @@
+"""One service unit on Kubernetes: its identity, config, storage, workload, Service and Ingress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pulumi_kubernetes.apps.v1 import Deployment
+from pulumi_kubernetes.batch.v1 import Job
+from pulumi_kubernetes.core.v1 import ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount
+from pulumi_kubernetes.networking.v1 import Ingress
+from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
+
+from components.kubernetes.pod import file_key, pod_template
+from components.unit import ServiceUnit
+
+PART_OF = "maestro"
+
+
+def recommended_labels(unit: ServiceUnit, stack: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": unit.product,
+        "app.kubernetes.io/component": unit.component,
+        "app.kubernetes.io/instance": stack,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/version": unit.version,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def selector_labels(labels: dict[str, str]) -> dict[str, str]:
+    """The labels that never change over a unit's life: a selector is immutable."""
+    keys = ("app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/instance")
+    return {k: labels[k] for k in keys}
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How browsers reach the units that have a public host."""
+
+    domain: Optional[str] = None
+    ingress_class: Optional[str] = None
+    tls_secret: Optional[str] = None  # an existing TLS Secret
+    cluster_issuer: Optional[str] = None  # or a cert-manager ClusterIssuer that issues one
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_secret or self.cluster_issuer else "http"
+
+
+@dataclass
+class KubernetesServiceUnitArgs:
+    unit: ServiceUnit
+    namespace: pulumi.Input[str]
+    labels: dict[str, str]
+    exposure: Exposure
+    host: Optional[str]  # public URL, when browsers reach the unit
+    protect_data: bool = True  # False only in throwaway stacks, whose teardown must be complete
+
+
+class KubernetesServiceUnit(pulumi.ComponentResource):
+    def __init__(self, name: str, args: KubernetesServiceUnitArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("maestro:kubernetes:ServiceUnit", name, None, opts)
+        unit, labels = args.unit, args.labels
+        child = pulumi.ResourceOptions(parent=self)
+
+        def meta(suffix: str = "") -> dict[str, Any]:
+            return {"name": unit.name + suffix, "namespace": args.namespace, "labels": labels}
+
+        account = ServiceAccount(name, metadata=meta(), automount_service_account_token=False, opts=child)
+        config_map = None
+        if unit.files:
+            config_map = ConfigMap(
+                f"{name}-files",
+                metadata=meta("-files"),
+                data={file_key(path): content for path, content in unit.files.items()},
+                opts=child,
+            )
+        secret = None
+        if unit.secret_env:
+            secret = Secret(
+                f"{name}-env",
+                metadata=meta("-env"),
+                type="Opaque",
+                string_data={k: pulumi.Output.secret(v) for k, v in unit.secret_env.items()},
+                opts=child,
+            )
+        claims = [
+            PersistentVolumeClaim(
+                f"{name}-data-{i}",
+                metadata=meta(f"-data-{i}"),
+                spec={
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": volume.size}},
+                    **({"storageClassName": volume.storage_class} if volume.storage_class else {}),
+                },
+                # Data outlives `pulumi destroy` and a mistaken rename unless the stack is throwaway.
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=args.protect_data, retain_on_delete=args.protect_data
+                ),
+            )
+            for i, volume in enumerate(unit.data)
+        ]
+        template = pod_template(
+            unit,
+            labels,
+            account.metadata["name"],
+            config_map.metadata["name"] if config_map else None,
+            secret.metadata["name"] if secret else None,
+            [claim.metadata["name"] for claim in claims],
+        )
+        if unit.kind == "task":
+            self.workload = Job(
+                name, metadata=meta(), spec={"backoffLimit": 1, "template": template}, opts=child
+            )
+        else:
+            self.workload = Deployment(
+                name,
+                metadata=meta(),
+                spec={
+                    "replicas": unit.replicas,
+                    "selector": {"matchLabels": selector_labels(labels)},
+                    # A ReadWriteOnce volume cannot be mounted by the old and new pod at once.
+                    "strategy": {"type": "Recreate"} if unit.data else {"type": "RollingUpdate"},
+                    "template": template,
+                },
+                opts=child,
+            )
+        if unit.port is not None:
+            port_name = template["spec"]["containers"][0]["ports"][0]["name"]
+            Service(
+                name,
+                metadata=meta(),
+                spec={
+                    "type": "ClusterIP",
+                    "selector": selector_labels(labels),
+                    "ports": [{"name": port_name, "port": unit.port, "targetPort": port_name}],
+                },
+                opts=child,
+            )
+        if unit.kind == "service" and unit.replicas > 1:
+            PodDisruptionBudget(
+                name,
+                metadata=meta(),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(labels)}},
+                opts=child,
+            )
+        if args.host is not None:
+            self._ingress(name, unit, args, meta())
+        self.register_outputs({"workload": self.workload.metadata["name"]})
+
+    def _ingress(self, name: str, unit: ServiceUnit, args: KubernetesServiceUnitArgs, metadata: dict) -> None:
+        host = args.host.split("://", 1)[1]
+        exposure = args.exposure
+        spec: dict[str, Any] = {
+            "rules": [
+                {
+                    "host": host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": unit.name, "port": {"number": unit.port}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
+        if exposure.ingress_class:
+            spec["ingressClassName"] = exposure.ingress_class
+        annotations = {}
+        if exposure.tls_secret or exposure.cluster_issuer:
+            spec["tls"] = [{"hosts": [host], "secretName": exposure.tls_secret or f"{unit.name}-tls"}]
+        if exposure.cluster_issuer:
+            annotations["cert-manager.io/cluster-issuer"] = exposure.cluster_issuer
+        Ingress(
+            name,
+            metadata={**metadata, **({"annotations": annotations} if annotations else {})},
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,76 @@
+"""The engine: Maestro's FastAPI orchestration backend, and its bundled PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_random
+
+from components.catalog import load_catalog
+from components.products.common import merge_resources, unit_from_catalog
+from components.unit import DataVolume, Platform, ServiceUnit
+from maestro_deploy import settings
+
+KEY = "engine"
+
+
+@dataclass
+class EngineArgs:
+    platform: Platform
+    settings: settings.Engine
+
+
+class Engine(pulumi.ComponentResource):
+    """The engine's API, wired to a PostgreSQL of its own."""
+
+    api_url: str  # in-platform API base, for hive and quality-fabric
+    public_api_url: Optional[str]  # the API base a browser calls, when the platform exposes it
+
+    def __init__(self, name: str, args: EngineArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("maestro:engine:Engine", name, None, opts)
+        defaults = load_catalog()[KEY]
+        database = self._database(args.platform)
+        api = unit_from_catalog(
+            KEY,
+            "api",
+            defaults,
+            args.settings,
+            env={"MAESTRO_TEMPLATES_PATH": args.settings.templates_path or defaults.templates_path},
+            secret_env={"DATABASE_URL": database},
+            calls=[f"{KEY}-db"],
+        )
+        args.platform.deploy(api, parent=self)
+        endpoints = args.platform.endpoints(api)
+        self.api_url = endpoints.internal_url + defaults.api_path
+        self.public_api_url = endpoints.public_url and endpoints.public_url + defaults.api_path
+        self.register_outputs({"api_url": self.api_url, "public_api_url": self.public_api_url})
+
+    def _database(self, platform: Platform) -> pulumi.Output[str]:
+        """Deploy the bundled PostgreSQL; return the engine's connection URL, as a secret."""
+        db = load_catalog()[KEY].database
+        # Stored in the stack's state, so every `pulumi up` reuses the same password.
+        password = pulumi_random.RandomPassword(
+            f"{KEY}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        unit = ServiceUnit(
+            product=KEY,
+            component="database",
+            name=f"{KEY}-db",
+            image=f"{db.image}:{db.version}",
+            version=db.version,
+            kind="service",
+            resources=merge_resources(db.resources, None),
+            port=db.port,
+            health_command=["pg_isready", "-U", db.user, "-d", db.name],
+            env={"POSTGRES_USER": db.user, "POSTGRES_DB": db.name, "PGDATA": "/var/lib/postgresql/data/pgdata"},
+            secret_env={"POSTGRES_PASSWORD": password.result},
+            writable=["/var/run/postgresql", "/tmp"],
+            data=[DataVolume(path="/var/lib/postgresql/data", size=db.size)],
+        )
+        platform.deploy(unit, parent=self)
+        host = platform.endpoints(unit).internal_url.split("://", 1)[1]
+        return pulumi.Output.secret(
+            pulumi.Output.concat("postgresql://", db.user, ":", password.result, "@", host, "/", db.name)
+        )

@@ -1,0 +1,63 @@
+"""What runs, said once for every platform: the contract between a product and a platform.
+
+A product fills in `ServiceUnit`s; a platform turns each into its own objects
+(a Deployment and a Service, or a container). Neither side knows the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional, Protocol
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class DataVolume:
+    """Data that must survive a redeploy (a PersistentVolumeClaim, a named volume)."""
+
+    path: str
+    size: str
+    storage_class: Optional[str] = None
+
+
+@dataclass
+class ServiceUnit:
+    product: str  # the product key: app.kubernetes.io/name
+    component: str  # the unit's role within the product: app.kubernetes.io/component
+    name: str  # DNS-safe name, unique in the stack: "engine", "quality-fabric-api"
+    image: str  # full reference, tag (and digest) included
+    version: str  # app.kubernetes.io/version
+    kind: Literal["service", "task"]
+    resources: dict[str, dict[str, str]]
+    replicas: int = 1
+    port: Optional[int] = None
+    health_path: Optional[str] = None  # HTTP readiness and liveness
+    health_command: Optional[list[str]] = None  # for units that speak no HTTP (PostgreSQL)
+    public_host: Optional[str] = None  # first DNS label of its public host, if browsers reach it
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # Output.secret values only
+    files: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # read-only file path -> content
+    writable: list[str] = field(default_factory=list)  # scratch paths; the root filesystem is read-only
+    data: list[DataVolume] = field(default_factory=list)
+    args: Optional[list[str]] = None
+    # Units this one calls, by name: the wiring graph that network rules follow.
+    calls: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a deployed unit answers: inside the platform, and for browsers."""
+
+    internal_url: Optional[str]
+    public_url: Optional[str]
+
+
+class Platform(Protocol):
+    """How a unit runs. Implemented by each platform; used by every product."""
+
+    def endpoints(self, unit: ServiceUnit) -> Endpoints:
+        """The URLs `unit` will answer on, known before it is deployed."""
+
+    def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> pulumi.ComponentResource:
+        """Register `unit`'s resources as children of `parent`."""

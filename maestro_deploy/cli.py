@@ -1,0 +1,76 @@
+"""`maestro-deploy`: check, render and describe stacks without the Pulumi CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from .errors import ConfigError
+from .stack_file import read_stack_config, resolve_stack_path
+from .validation import parse_settings
+
+EXIT_INVALID = 2
+
+
+def _load(stack: str) -> tuple[str, dict[str, Any]]:
+    name, path = resolve_stack_path(stack)
+    config = read_stack_config(path)
+    parse_settings(config)
+    return name, config
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    name, config = _load(args.stack)
+    settings = parse_settings(config)
+    products = [k for k, v in settings.components.model_dump(by_alias=True).items() if v is not None]
+    print(f"{name}: valid ({settings.platform}; {', '.join(products) or 'no products'})")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render import manifests, run_stack, write_manifests
+
+    name, config = _load(args.stack)
+    run = run_stack(name, config)
+    written = write_manifests(manifests(run), Path(args.out))
+    print(f"{name}: wrote {len(written)} Kubernetes objects to {args.out}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import stack_file_schema
+
+    print(json.dumps(stack_file_schema(), indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="maestro-deploy", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate a stack's config; exit 2 with every error")
+    check.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    check.set_defaults(func=cmd_check)
+    render = sub.add_parser("render", help="write every Kubernetes object the stack registers (offline preview)")
+    render.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    render.add_argument("--out", required=True, help="directory for the YAML files")
+    render.set_defaults(func=cmd_render)
+    schema = sub.add_parser("schema", help="print the JSON Schema of stack files")
+    schema.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

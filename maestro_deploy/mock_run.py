@@ -1,0 +1,119 @@
+"""Running the real program under Pulumi's mocks, recording everything it registers.
+
+This is the offline `pulumi preview`: `render`, the test harness and the
+benchmark all stand on it. Nothing in the program knows it is being mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+PROJECT = "maestro"
+# Stand-in for provider-computed secrets (generated passwords) in an offline render.
+GENERATED_SECRET = "generated-secret-placeholder"
+
+
+@dataclass
+class Registered:
+    """One resource the program registered, as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    inputs: dict[str, Any]  # secrets still wrapped: see `rpc.is_rpc_secret`
+    parent: str
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str] = field(default_factory=list)
+    aliases: list[Any] = field(default_factory=list)
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = rpc.wrap_rpc_secret(GENERATED_SECRET)
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.registered.append(
+            Registered(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                inputs=rpc.deserialize_properties(request.object),
+                parent=request.parent,
+                provider=request.provider,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                dependencies=list(request.dependencies),
+                aliases=[str(a) for a in request.aliases],
+            )
+        )
+        return response
+
+
+@dataclass
+class Run:
+    registered: list[Registered]
+    outputs: dict[str, Any]
+
+
+def run_program(
+    stack: str,
+    config: dict[str, Any],
+    program: Callable[[], Optional[dict[str, Any]]],
+    secret_keys: Optional[list[str]] = None,
+) -> Run:
+    """Run `program` under mocks with `config` set as the Pulumi CLI would set it."""
+    mocks = _Mocks()
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    # The CLI hands the program every value as a string, objects as JSON.
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []
+    )
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def evaluate():
+        # Returning an Output makes the test wait until every value is known.
+        return pulumi.Output.from_input(program() or {}).apply(exported.update)
+
+    try:
+        evaluate()
+    finally:
+        _close_event_loop()
+    return Run(registered=monitor.registered, outputs=exported)
+
+
+def _close_event_loop() -> None:
+    """Mocks leave an event loop open; closing it here keeps the process's exit quiet."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return
+    if not loop.is_running() and not loop.is_closed():
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    asyncio.set_event_loop(None)

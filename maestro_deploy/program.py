@@ -1,0 +1,165 @@
+"""The Pulumi program: a stack's settings become products on a platform, wired by URLs.
+
+`__main__.py` runs `main()` under the Pulumi CLI; `maestro-deploy render` runs
+the very same `main()` under Pulumi's mocks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+
+from components.products.engine import Engine, EngineArgs
+from components.products.frontend import Frontend, FrontendArgs
+from components.products.hive import Hive, HiveArgs
+from components.products.ml_platform import MlPlatform, MlPlatformArgs
+from components.products.quality_fabric import QualityFabric, QualityFabricArgs
+from components.products.registry import Registry, RegistryArgs
+from components.catalog import load_catalog
+from components.unit import Platform
+
+from .settings import StackSettings
+from .validation import parse_settings
+
+
+def read_pulumi_config() -> dict[str, Any]:
+    """The stack's whole config map, as the Pulumi engine handed it to this program.
+
+    The SDK offers no public way to list every key, and a typo in a key name
+    must be reported, not ignored; so read the map the language host set.
+    """
+    from pulumi.runtime.config import CONFIG
+
+    raw: dict[str, Any] = {}
+    for key, value in CONFIG.get().items():
+        try:
+            raw[key] = json.loads(value)  # objects and lists arrive as JSON
+        except ValueError:
+            raw[key] = value  # a plain string
+    return raw
+
+
+def main() -> dict[str, Any]:
+    from .errors import ConfigError
+
+    try:
+        settings = parse_settings(read_pulumi_config())
+    except ConfigError as err:
+        # RunError is reported as its message alone: no traceback, nothing registered.
+        raise pulumi.RunError(f"invalid stack config:\n{err}") from None
+    outputs = build(pulumi.get_stack(), settings)
+    for name, value in outputs.items():
+        pulumi.export(name, value)
+    return outputs
+
+
+def make_platform(stack: str, settings: StackSettings) -> Platform:
+    from pulumi_kubernetes.provider import Provider
+
+    from components.kubernetes.platform import Exposure, KubernetesPlatform
+
+    k = settings.kubernetes
+    # An explicit provider: nothing lands on whatever cluster the ambient kubeconfig names.
+    provider = Provider("kubernetes", context=k.context, namespace=k.namespace)
+    tls = k.tls
+    return KubernetesPlatform(
+        stack,
+        k.namespace,
+        provider,
+        Exposure(
+            domain=k.domain,
+            ingress_class=k.ingress_class,
+            tls_secret=tls.secret_name if tls else None,
+            cluster_issuer=tls.cluster_issuer if tls else None,
+        ),
+    )
+
+
+def build(stack: str, settings: StackSettings) -> dict[str, Any]:
+    """Register every product the settings ask for; return the stack outputs."""
+    c = settings.components
+    platform = make_platform(stack, settings)
+    catalog = load_catalog()
+    outputs: dict[str, Any] = {"platform": settings.platform}
+    versions: dict[str, str] = {}
+
+    engine = None
+    if c.engine:
+        engine = Engine("engine", EngineArgs(platform=platform, settings=c.engine))
+        outputs["engine_url"] = engine.public_api_url
+        outputs["engine_internal_url"] = engine.api_url
+        versions["engine"] = c.engine.version or catalog["engine"].version
+
+    frontend = None
+    if c.frontend:
+        external = c.frontend.backend
+        frontend = Frontend(
+            "frontend",
+            FrontendArgs(
+                platform=platform,
+                settings=c.frontend,
+                api_base=external.url if external else engine.public_api_url,
+                calls=[] if external else ["engine"],
+            ),
+        )
+        outputs["frontend_url"] = frontend.public_url
+        outputs["frontend_internal_url"] = frontend.url
+        versions["frontend"] = c.frontend.version or catalog["frontend"].version
+
+    if c.hive:
+        external = c.hive.engine
+        Hive(
+            "hive",
+            HiveArgs(
+                platform=platform,
+                settings=c.hive,
+                api_base=external.url if external else engine.api_url,
+                templates_path=c.hive.templates_path or catalog["engine"].templates_path,
+                calls=[] if external else ["engine"],
+            ),
+        )
+        versions["hive"] = c.hive.version or catalog["hive"].version
+
+    if qf := c.quality_fabric:
+        target = qf.target
+        api_base = target.api_base if target and target.api_base else None
+        frontend_url = target.frontend_url if target and target.frontend_url else None
+        calls = []
+        if api_base is None:
+            api_base, calls = engine.api_url, calls + ["engine"]
+        if frontend_url is None and frontend is not None:
+            frontend_url, calls = frontend.url, calls + ["frontend"]
+        in_stack = [p for p in (engine, frontend) if p is not None]
+        fabric = QualityFabric(
+            "quality-fabric",
+            QualityFabricArgs(
+                platform=platform,
+                settings=qf,
+                name=qf.name or f"{stack} tests",
+                api_base=api_base,
+                frontend_url=frontend_url,
+                calls=calls,
+            ),
+            # Its runner tests the stack's products: only once they are ready.
+            opts=pulumi.ResourceOptions(depends_on=in_stack),
+        )
+        outputs["quality_fabric_url"] = fabric.public_url
+        outputs["quality_fabric_api_url"] = fabric.api_url
+        versions["quality-fabric"] = qf.version or catalog["quality-fabric"].version
+
+    if c.ml_platform:
+        ml = MlPlatform("ml-platform", MlPlatformArgs(platform=platform, settings=c.ml_platform))
+        outputs["ml_platform_internal_url"] = ml.url
+        versions["ml-platform"] = c.ml_platform.version or catalog["ml-platform"].version
+
+    if c.registry:
+        registry = Registry("registry", RegistryArgs(platform=platform, settings=c.registry))
+        outputs["registry_url"] = registry.public_url
+        outputs["registry_internal_url"] = registry.url
+        versions["registry"] = c.registry.version or catalog["registry"].version
+
+    outputs["versions"] = versions
+    return {k: v for k, v in outputs.items() if v is not None}
+

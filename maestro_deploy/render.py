@@ -1,0 +1,66 @@
+"""The offline preview: every Kubernetes object a stack registers, as a cluster would receive it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import rpc
+
+from .mock_run import Registered, Run, run_program
+from .program import main
+
+MASK = "[secret]"
+
+
+def run_stack(stack: str, config: dict[str, Any], secret_keys: list[str] | None = None) -> Run:
+    """Evaluate the real program (`__main__`'s `main`) with a stack's config."""
+    return run_program(stack, config, main, secret_keys)
+
+
+def _clean(value: Any) -> Any:
+    """Mocks hand numbers back as floats and secrets wrapped; a manifest wants neither."""
+    if rpc.is_rpc_secret(value):
+        return MASK
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def is_kubernetes_object(resource: Registered) -> bool:
+    return resource.custom and resource.type.startswith("kubernetes:")
+
+
+def manifest(resource: Registered) -> dict[str, Any]:
+    inputs = dict(resource.inputs)
+    if inputs.get("kind") == "Secret":
+        # A Secret's values are secret whatever their origin; its keys are not.
+        for field in ("data", "stringData"):
+            if field in inputs:
+                inputs[field] = {k: MASK for k in rpc.unwrap_rpc_secret(inputs[field])}
+    body = _clean(inputs)
+    ordered = {k: body[k] for k in ("apiVersion", "kind", "metadata") if k in body}
+    ordered.update({k: v for k, v in body.items() if k not in ordered})
+    return ordered
+
+
+def manifests(run: Run) -> list[dict[str, Any]]:
+    return [manifest(r) for r in run.registered if is_kubernetes_object(r)]
+
+
+def write_manifests(objects: list[dict[str, Any]], out: Path) -> list[Path]:
+    """One file per object, named by kind and name, so a GitOps diff reads object by object."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.yaml"):
+        stale.unlink()
+    written = []
+    for obj in objects:
+        path = out / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+        path.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,156 @@
+"""The stack config contract: what a user writes under `config:` in a stack file.
+
+Every model forbids unknown keys, so a typo is an error that names its key path
+instead of a setting silently ignored. `maestro-deploy schema` publishes the
+JSON Schema of `StackSettings` for editors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...
+QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$"
+IMAGE = r"^[a-z0-9]+([._/:-]?[a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+# What each pattern means, for error messages a person can act on.
+PATTERN_MEANING = {
+    DNS_LABEL: "expected a DNS label: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric",
+    QUANTITY: "expected a Kubernetes quantity such as 250m, 0.5, 512Mi or 2Gi",
+    ENV_NAME: "expected an environment variable name: letters, digits and '_', not starting with a digit",
+    VERSION: "expected a version such as 1.2.3 or v2.3.2",
+    IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
+}
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+
+
+def _http_url(value: str) -> str:
+    # pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a
+    # browser or a test runner must reach it exactly as written.
+    if not _URL.match(value):
+        raise ValueError("expected an absolute http:// or https:// URL without spaces")
+    return value
+
+
+def _hostname(value: str) -> str:
+    if not _HOSTNAME.match(value):
+        raise ValueError("expected a lowercase DNS name with at least two labels, like staging.example.com")
+    return value
+
+
+HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+Quantity = Annotated[str, Field(pattern=QUANTITY)]
+DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class Amounts(Strict):
+    cpu: Optional[Quantity] = None
+    memory: Optional[Quantity] = None
+
+
+class Resources(Strict):
+    requests: Optional[Amounts] = None
+    limits: Optional[Amounts] = None
+
+
+class Product(Strict):
+    """What every product takes."""
+
+    version: Optional[Annotated[str, Field(pattern=VERSION)]] = None
+    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+        None, description="A full image reference; replaces the catalog's repository and the version's tag."
+    )
+    replicas: Optional[Annotated[int, Field(ge=1, le=100, strict=True)]] = None
+    resources: Optional[Resources] = None
+    env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(
+        default_factory=dict, description="Extra plain environment variables; never secrets."
+    )
+
+
+class UrlRef(Strict):
+    url: HttpUrlStr
+
+
+class Engine(Product):
+    templates_path: Optional[str] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
+
+
+class Frontend(Product):
+    backend: Optional[UrlRef] = Field(
+        None, description="The API base a browser calls; omitted: this stack's engine."
+    )
+
+
+class Hive(Product):
+    engine: Optional[UrlRef] = Field(None, description="The engine API base; omitted: this stack's engine.")
+    templates_path: Optional[str] = None
+
+
+class Target(Strict):
+    api_base: Optional[HttpUrlStr] = None
+    frontend_url: Optional[HttpUrlStr] = None
+
+
+TestSuite = Literal["unit", "integration", "e2e"]
+
+
+class QualityFabric(Product):
+    name: Optional[str] = Field(None, description="The test config's name; default: '<stack> tests'.")
+    target: Optional[Target] = Field(None, description="What to test; each URL omitted: this stack's engine / frontend.")
+    test_suites: Optional[list[TestSuite]] = Field(None, min_length=1)
+
+
+class Storage(Strict):
+    size: Optional[Quantity] = None
+    storage_class: Optional[str] = None
+
+
+class MlPlatform(Product):
+    storage: Optional[Storage] = None
+
+
+class Registry(Product):
+    storage: Optional[Storage] = None
+
+
+class Components(Strict):
+    """A product is deployed if and only if its key is here."""
+
+    engine: Optional[Engine] = None
+    frontend: Optional[Frontend] = None
+    hive: Optional[Hive] = None
+    quality_fabric: Optional[QualityFabric] = Field(None, alias="quality-fabric")
+    ml_platform: Optional[MlPlatform] = Field(None, alias="ml-platform")
+    registry: Optional[Registry] = None
+
+
+class Tls(Strict):
+    secret_name: Optional[DnsLabel] = Field(None, description="An existing TLS Secret for the public hosts.")
+    cluster_issuer: Optional[DnsLabel] = Field(None, description="A cert-manager ClusterIssuer that issues one.")
+
+
+class Kubernetes(Strict):
+    namespace: DnsLabel
+    domain: Optional[Hostname] = Field(None, description="Public hosts are <host>.<domain>; omitted: no Ingress.")
+    context: Optional[str] = Field(None, description="kubeconfig context of the target cluster; omitted: the current one.")
+    ingress_class: Optional[str] = None
+    tls: Optional[Tls] = None
+
+
+class StackSettings(Strict):
+    """The `maestro:` namespace of a stack file, without its prefix."""
+
+    platform: Literal["kubernetes"] = "kubernetes"
+    kubernetes: Optional[Kubernetes] = None
+    components: Components

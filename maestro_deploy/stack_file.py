@@ -1,0 +1,68 @@
+"""Reading a Pulumi stack file (`stacks/Pulumi.<stack>.yaml`) the way the CLI does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, Problem
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = PROJECT_ROOT / "stacks"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a stack file must not, or a
+    second `engine:` silently replaces the first."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def resolve_stack_path(stack: str) -> tuple[str, Path]:
+    """`stack` is a stack name in stacks/ or a path to a stack file: (name, path)."""
+    path = Path(stack)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        name = path.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+        return name, path
+    return stack, STACKS_DIR / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(path: Path) -> dict[str, Any]:
+    """The `config:` map of a stack file, keys as written (`maestro:components`)."""
+    where = str(path)
+    if not path.is_file():
+        raise ConfigError([Problem(where, "no such stack file")])
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(where, "not UTF-8 text")]) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        reason = getattr(err, "problem", None) or str(err)
+        raise ConfigError([Problem(f"{where}{line}", f"not valid YAML: {reason}")]) from None
+    if document is None:
+        raise ConfigError([Problem(where, "the file is empty; expected a mapping with a `config:` key")])
+    if not isinstance(document, dict):
+        raise ConfigError([Problem(where, "expected a mapping with a `config:` key")])
+    config = document.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ConfigError([Problem("config", "expected a mapping of config keys")])
+    return config

@@ -1,0 +1,154 @@
+"""Turning a stack's raw config map into `StackSettings`, or every problem at once."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError, Problem
+from .settings import PATTERN_MEANING, StackSettings
+
+NAMESPACE = "maestro"
+RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
+# Environment variables that the wiring sets; `env` may not shadow them.
+WIRED_ENV = {
+    "engine": {"MAESTRO_TEMPLATES_PATH", "DATABASE_URL"},
+    "frontend": {"VITE_MAESTRO_API_BASE"},
+    "hive": {"MAESTRO_API_BASE", "MAESTRO_TEMPLATES_PATH"},
+    "quality-fabric": {"QF_TEST_CONFIG", "QF_RESULTS_DIR"},
+    "ml-platform": set(),
+    "registry": set(),
+}
+# Products whose data sits on one ReadWriteOnce volume run a single replica.
+SINGLE_REPLICA = {"ml-platform", "registry"}
+
+
+def parse_settings(raw: dict[str, Any]) -> StackSettings:
+    """Validate a stack's `config:` map (keys as `maestro:components`)."""
+    problems: list[Problem] = []
+    ours: dict[str, Any] = {}
+    for key, value in raw.items():
+        namespace, sep, name = str(key).partition(":")
+        if not sep:
+            problems.append(Problem(str(key), f"config keys are namespaced; did you mean `{NAMESPACE}:{key}`?"))
+        elif namespace == NAMESPACE:
+            ours[name] = value
+        # Other namespaces (`kubernetes:`, `docker:`) configure providers: not ours to judge.
+    try:
+        settings = StackSettings.model_validate(ours)
+    except ValidationError as err:
+        problems.extend(_from_pydantic(err))
+        raise ConfigError(problems) from None
+    problems.extend(_cross_checks(settings))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _cross_checks(s: StackSettings) -> Iterator[Problem]:
+    c = s.components
+    k = s.kubernetes
+    if s.platform == "kubernetes":
+        if k is None:
+            yield Problem("maestro:kubernetes", "required when maestro:platform is kubernetes (it names the namespace)")
+        elif k.namespace in RESERVED_NAMESPACES:
+            yield Problem("maestro:kubernetes.namespace", f"{k.namespace!r} is reserved; give the stack a namespace of its own")
+    if k and k.tls:
+        if k.domain is None:
+            yield Problem("maestro:kubernetes.tls", "needs maestro:kubernetes.domain: TLS is for the public hosts")
+        if (k.tls.secret_name is None) == (k.tls.cluster_issuer is None):
+            yield Problem("maestro:kubernetes.tls", "give exactly one of secret_name or cluster_issuer")
+    for key, product in _products(s):
+        path = f"maestro:components.{key}"
+        for name in sorted(WIRED_ENV[key] & product.env.keys()):
+            yield Problem(f"{path}.env.{name}", "set by the wiring; configure it through its own key instead")
+        if key in SINGLE_REPLICA and (product.replicas or 1) > 1:
+            yield Problem(f"{path}.replicas", "must be 1: its data lives on a single ReadWriteOnce volume")
+    if c.frontend and c.frontend.backend is None:
+        if c.engine is None:
+            yield Problem(
+                "maestro:components.frontend.backend",
+                "required: this stack has no engine, so give the API base a browser calls as backend.url",
+            )
+        elif s.platform == "kubernetes" and k and k.domain is None:
+            yield Problem(
+                "maestro:kubernetes.domain",
+                "required: the frontend uses this stack's engine, whose API a browser must reach on a public host",
+            )
+    if c.hive and c.hive.engine is None and c.engine is None:
+        yield Problem("maestro:components.hive.engine", "required: this stack has no engine, so give engine.url")
+    if qf := c.quality_fabric:
+        target = qf.target
+        if (target is None or target.api_base is None) and c.engine is None:
+            yield Problem(
+                "maestro:components.quality-fabric.target.api_base",
+                "required: this stack has no engine, so name the API that quality-fabric tests",
+            )
+        suites = qf.test_suites or []
+        if "e2e" in suites and (target is None or target.frontend_url is None) and c.frontend is None:
+            yield Problem(
+                "maestro:components.quality-fabric.target.frontend_url",
+                "required by the e2e suite: this stack has no frontend, so name the one to test",
+            )
+
+
+def _products(s: StackSettings) -> Iterator[tuple[str, Any]]:
+    """(product key, settings) of every product in the stack."""
+    for name, field in type(s.components).model_fields.items():
+        product = getattr(s.components, name)
+        if product is not None:
+            yield field.alias or name, product
+
+
+def _from_pydantic(err: ValidationError) -> Iterator[Problem]:
+    for e in err.errors(include_url=False):
+        loc = tuple(part for part in e["loc"] if part != "[key]")
+        path = _format_path(loc)
+        if e["type"] == "extra_forbidden":
+            known = _known_keys(loc[:-1])
+            hint = f"; expected one of: {', '.join(known)}" if known else ""
+            yield Problem(path, f"unknown key{hint}")
+        elif e["type"] == "missing":
+            yield Problem(path, "required")
+        else:
+            pattern = (e.get("ctx") or {}).get("pattern")
+            message = PATTERN_MEANING.get(pattern) or e["msg"].removeprefix("Value error, ")
+            got = e.get("input")
+            if isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
+                message += f" (got {got!r})"
+            yield Problem(path, message)
+
+
+def _format_path(loc: tuple) -> str:
+    path = NAMESPACE
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += (":" if i == 0 else ".") + str(part)
+    return path
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    """The keys a model at `loc` accepts, to suggest the right one after a typo."""
+    model: Any = StackSettings
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or n for n, f in model.model_fields.items()]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """Optional[X] -> X, so the walk can go through optional sub-models."""
+    for arg in typing.get_args(annotation) or (annotation,):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
