@@ -7,6 +7,8 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
+from components.catalog import load_catalog
+
 from .errors import ConfigError, Problem
 from .settings import PATTERN_MEANING, StackSettings
 
@@ -86,7 +88,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 "maestro:components.quality-fabric.target.api_base",
                 "required: this stack has no engine, so name the API that quality-fabric tests",
             )
-        suites = qf.test_suites or []
+        suites = qf.test_suites or load_catalog()["quality-fabric"].test_suites
         if "e2e" in suites and (target is None or target.frontend_url is None) and c.frontend is None:
             yield Problem(
                 "maestro:components.quality-fabric.target.frontend_url",

@@ -47,7 +47,8 @@ def test_quality_fabric_workloads_are_told_apart_by_component():
 @pytest.mark.parametrize("product", sorted(WORKLOADS))
 def test_a_product_alone_deploys_only_its_own_workloads(product):
     settings = {"engine": {}} if product in ("frontend", "hive", "quality-fabric") else {}
-    env = render_env(config(**settings, **{product: {}}))
+    own = {"test_suites": ["integration"]} if product == "quality-fabric" else {}
+    env = render_env(config(**settings, **{product: own}))
     expected = set(WORKLOADS[product]) | ({("Deployment", "engine"), ("Deployment", "engine-db")} if settings else set())
     found = {("Deployment", n) for n in env.names("Deployment")} | {("Job", n) for n in env.names("Job")}
     assert found == expected
@@ -93,7 +94,7 @@ def test_version_image_replicas_resources_and_env_override_the_catalog():
 
 
 def test_an_image_override_reaches_every_unit_of_a_product():
-    env = render_env(config(engine={}, **{"quality-fabric": {"image": "reference:1"}}))
+    env = render_env(config(engine={}, frontend={}, **{"quality-fabric": {"image": "reference:1"}}))
     for kind, name in WORKLOADS["quality-fabric"]:
         assert env.get(kind, name)["spec"]["template"]["spec"]["containers"][0]["image"] == "reference:1"
 

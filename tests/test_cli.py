@@ -1,0 +1,102 @@
+"""`maestro-deploy check | render | schema` as a user runs them."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from conftest import ROOT, STACKS
+
+from maestro_deploy import cli
+from maestro_deploy.schema import stack_file_schema
+
+SCHEMA_FILE = ROOT / "config" / "stack-config.schema.json"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_checks(stack, capsys):
+    assert cli.main(["check", stack]) == 0
+    assert capsys.readouterr().out.startswith(f"{stack}: valid (kubernetes; ")
+
+
+def test_render_writes_objects_as_a_cluster_receives_them(tmp_path):
+    out = tmp_path / "staging"
+    assert cli.main(["render", "staging", "--out", str(out)]) == 0
+    files = sorted(out.glob("*.yaml"))
+    docs = [yaml.safe_load(f.read_text()) for f in files]
+    assert {"deployment-engine.yaml", "service-engine.yaml", "namespace-maestro-staging.yaml"} <= {f.name for f in files}
+    for doc in docs:
+        assert {"apiVersion", "kind", "metadata"} <= doc.keys()
+    engine = yaml.safe_load((out / "deployment-engine.yaml").read_text())
+    assert engine["spec"]["replicas"] == 2 and isinstance(engine["spec"]["replicas"], int)
+    port = engine["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+    assert port == 8000 and isinstance(port, int)
+    secret = yaml.safe_load((out / "secret-engine-db-env.yaml").read_text())
+    assert secret["stringData"] == {"POSTGRES_PASSWORD": "[secret]"}
+    text = "".join(f.read_text() for f in files)
+    assert "generated-secret-placeholder" not in text
+
+
+def test_render_replaces_a_previous_render(tmp_path):
+    out = tmp_path / "out"
+    cli.main(["render", "staging", "--out", str(out)])
+    cli.main(["render", "engine-only", "--out", str(out)])
+    assert not (out / "deployment-frontend.yaml").exists()
+
+
+def test_a_stack_file_written_by_someone_else_renders_with_its_wiring(tmp_path):
+    path = tmp_path / "Pulumi.acme-dev.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            config:
+              maestro:platform: kubernetes
+              maestro:kubernetes: {namespace: acme-dev, domain: dev.acme.example.org}
+              maestro:components:
+                engine: {version: "1.2.4", replicas: 2}
+                frontend: {}
+                quality-fabric: {target: {frontend_url: "https://ui.acme.example.org"}, test_suites: [e2e]}
+            """
+        )
+    )
+    out = tmp_path / "out"
+    assert cli.main(["render", str(path), "--out", str(out)]) == 0
+    frontend = yaml.safe_load((out / "deployment-frontend.yaml").read_text())
+    env = {e["name"]: e.get("value") for e in frontend["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["VITE_MAESTRO_API_BASE"] == "http://api.dev.acme.example.org/api"
+    files = yaml.safe_load((out / "configmap-quality-fabric-runner-files.yaml").read_text())["data"]
+    test_config = yaml.safe_load(next(iter(files.values())))
+    assert test_config["target"] == {
+        "api_base": "http://engine.acme-dev.svc.cluster.local:8000/api",
+        "frontend_url": "https://ui.acme.example.org",
+    }
+    assert test_config["name"] == "acme-dev tests"
+
+
+def test_the_published_schema_is_current():
+    assert json.loads(SCHEMA_FILE.read_text()) == stack_file_schema(), "run: maestro-deploy schema > config/stack-config.schema.json"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_file_satisfies_the_schema(stack):
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    jsonschema.validate(document, stack_file_schema())
+
+
+def test_the_schema_rejects_a_typo():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"config": {"maestro:componets": {}}}, stack_file_schema())
+
+
+def test_the_installed_command_runs_without_a_traceback(tmp_path):
+    bad = tmp_path / "Pulumi.x.yaml"
+    bad.write_text("config:\n  maestro:components: {engine: {replicas: -1}}\n")
+    exe = Path(sys.executable).with_name("maestro-deploy")
+    result = subprocess.run([str(exe), "check", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "error: maestro:components.engine.replicas: " in result.stderr

@@ -1,0 +1,261 @@
+"""Bad config: exit 2, one line per problem naming its key path, no traceback, nothing registered."""
+
+import textwrap
+
+import pytest
+
+from maestro_deploy import cli, mock_run
+
+OK_K8S = {"namespace": "maestro-test", "domain": "test.example.com"}
+
+
+def stack_file(tmp_path, text):
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def nothing_registered(monkeypatch):
+    """Fail the test if the program is ever evaluated."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the program ran despite invalid config")
+
+    monkeypatch.setattr(mock_run, "run_program", refuse)
+    import maestro_deploy.render as render
+
+    monkeypatch.setattr(render, "run_program", refuse)
+
+
+CASES = [
+    (
+        "unknown key",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {replica: 2}
+        """,
+        ["maestro:components.engine.replica: unknown key; expected one of: version, image, replicas"],
+    ),
+    (
+        "unknown product",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            enigne: {}
+        """,
+        ["maestro:components.enigne: unknown key; expected one of: engine, frontend, hive, quality-fabric"],
+    ),
+    (
+        "wrong type",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {replicas: "two"}
+        """,
+        ["maestro:components.engine.replicas: Input should be a valid integer"],
+    ),
+    (
+        "bad URL",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            frontend: {backend: {url: "not a url"}}
+        """,
+        ["maestro:components.frontend.backend.url: expected an absolute http:// or https:// URL"],
+    ),
+    (
+        "frontend with no backend",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            frontend: {}
+        """,
+        ["maestro:components.frontend.backend: required: this stack has no engine"],
+    ),
+    (
+        "quality-fabric with no target",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            quality-fabric: {}
+        """,
+        [
+            "maestro:components.quality-fabric.target.api_base: required: this stack has no engine",
+            "maestro:components.quality-fabric.target.frontend_url: required by the e2e suite",
+        ],
+    ),
+    (
+        "hive with no engine",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            hive: {}
+        """,
+        ["maestro:components.hive.engine: required: this stack has no engine"],
+    ),
+    (
+        "frontend on this stack's engine without a public domain",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {}
+            frontend: {}
+        """,
+        ["maestro:kubernetes.domain: required: the frontend uses this stack's engine"],
+    ),
+    (
+        "no namespace",
+        """
+        config:
+          maestro:components:
+            engine: {}
+        """,
+        ["maestro:kubernetes: required when maestro:platform is kubernetes"],
+    ),
+    (
+        "the default namespace",
+        """
+        config:
+          maestro:kubernetes: {namespace: default}
+          maestro:components: {engine: {}}
+        """,
+        ["maestro:kubernetes.namespace: 'default' is reserved"],
+    ),
+    (
+        "namespace Kubernetes rejects",
+        """
+        config:
+          maestro:kubernetes: {namespace: Maestro_Staging}
+          maestro:components: {engine: {}}
+        """,
+        ["maestro:kubernetes.namespace: expected a DNS label"],
+    ),
+    (
+        "an env var the wiring sets",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test, domain: test.example.com}
+          maestro:components:
+            engine: {}
+            frontend: {env: {VITE_MAESTRO_API_BASE: "http://x"}}
+        """,
+        ["maestro:components.frontend.env.VITE_MAESTRO_API_BASE: set by the wiring"],
+    ),
+    (
+        "several replicas on one volume",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            registry: {replicas: 3}
+        """,
+        ["maestro:components.registry.replicas: must be 1"],
+    ),
+    (
+        "a bare key",
+        """
+        config:
+          components: {engine: {}}
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components: {engine: {}}
+        """,
+        ["components: config keys are namespaced; did you mean `maestro:components`?"],
+    ),
+    (
+        "bad quantity",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {resources: {limits: {memory: "lots"}}}
+        """,
+        ["maestro:components.engine.resources.limits.memory: expected a Kubernetes quantity"],
+    ),
+    (
+        "YAML that does not parse",
+        """
+        config:
+          maestro:components: {engine: [
+        """,
+        ["Pulumi.bad.yaml:4: not valid YAML"],
+    ),
+    (
+        "empty file",
+        "",
+        ["Pulumi.bad.yaml: the file is empty"],
+    ),
+    (
+        "duplicate key",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {}
+            engine: {version: "1.0.0"}
+        """,
+        ["duplicate key 'engine' (first on line 5)"],
+    ),
+]
+
+
+@pytest.mark.parametrize("command", ["check", "render"])
+@pytest.mark.parametrize("label, text, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, nothing_registered, command, label, text, expected):
+    path = stack_file(tmp_path, text)
+    out = tmp_path / "out"
+    argv = [command, str(path)] + (["--out", str(out)] if command == "render" else [])
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    assert len(lines) == len(expected), err
+    for line, want in zip(lines, expected):
+        assert line.startswith("error: ") and want in line, err
+    assert not out.exists()
+
+
+def test_every_error_is_reported_at_once(tmp_path, capsys):
+    path = stack_file(
+        tmp_path,
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test, domainn: x}
+          maestro:components:
+            engine: {replicas: 0, version: "latest!"}
+            frontend: {backend: {url: "ftp://x"}}
+        """,
+    )
+    assert cli.main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    for path in (
+        "maestro:kubernetes.domainn",
+        "maestro:components.engine.replicas",
+        "maestro:components.engine.version",
+        "maestro:components.frontend.backend.url",
+    ):
+        assert f"error: {path}: " in err
+
+
+def test_a_missing_stack_is_named(capsys):
+    assert cli.main(["check", "no-such-stack"]) == 2
+    assert "Pulumi.no-such-stack.yaml: no such stack file" in capsys.readouterr().err
+
+
+def test_the_pulumi_program_refuses_bad_config_without_registering(monkeypatch):
+    """Under `pulumi up`, the same errors stop the program before any resource."""
+    import pulumi
+
+    from maestro_deploy.render import run_stack
+
+    with pytest.raises(pulumi.RunError, match=r"maestro:components.engine.replicas: "):
+        run_stack("bad", {"maestro:kubernetes": {"namespace": "x"}, "maestro:components": {"engine": {"replicas": -1}}})

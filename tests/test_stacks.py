@@ -1,0 +1,77 @@
+"""Every stack in stacks/: it renders, and follows the component rules."""
+
+import pytest
+from conftest import STACKS
+from harness import stack_env
+
+PRODUCT_TYPES = {
+    "maestro:engine:Engine",
+    "maestro:frontend:Frontend",
+    "maestro:hive:Hive",
+    "maestro:quality-fabric:QualityFabric",
+    "maestro:ml-platform:MlPlatform",
+    "maestro:registry:Registry",
+}
+
+EXPECTED_PRODUCTS = {
+    "staging": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
+    "engine-only": {"engine"},
+    "frontend-custom-backend": {"frontend"},
+    "qf-standalone": {"quality-fabric"},
+}
+
+
+def test_the_documented_stacks_exist():
+    assert set(EXPECTED_PRODUCTS) <= set(STACKS)
+
+
+@pytest.mark.parametrize("stack", sorted(EXPECTED_PRODUCTS))
+def test_a_stack_deploys_exactly_its_products(stack):
+    env = stack_env(stack)
+    products = {o["metadata"]["labels"]["app.kubernetes.io/name"] for o in env.all("Deployment") + env.all("Job")}
+    assert products == EXPECTED_PRODUCTS[stack]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(stack):
+    run = stack_env(stack).run
+    providers = [r for r in run.registered if r.type == "pulumi:providers:kubernetes"]
+    assert [p.name for p in providers] == ["kubernetes"]
+    explicit = providers[0].urn
+    for r in run.registered:
+        if r.custom and r.type.startswith("kubernetes:"):
+            assert r.provider.startswith(explicit + "::"), f"{r.type} {r.name} uses {r.provider or 'the default provider'}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_lives_in_the_stacks_namespace(stack):
+    env = stack_env(stack)
+    (namespace,) = env.all("Namespace")
+    name = namespace["metadata"]["name"]
+    assert name != "default"
+    for obj in env.objects:
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"]["namespace"] == name, obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_components_nest_their_children(stack):
+    run = stack_env(stack).run
+    by_urn = {r.urn: r for r in run.registered}
+    for r in run.registered:
+        if r.type in PRODUCT_TYPES or r.type == "pulumi:providers:kubernetes":
+            continue
+        if r.type == "kubernetes:core/v1:Namespace":
+            continue
+        assert r.parent in by_urn, f"{r.type} {r.name} has no component parent"
+        assert by_urn[r.parent].type.startswith("maestro:"), f"{r.type} {r.name} parent is {by_urn[r.parent].type}"
+    for r in run.registered:
+        if r.type.startswith("maestro:"):
+            assert r.type.count(":") == 2 and not r.custom
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_names_are_unique_per_kind(stack):
+    env = stack_env(stack)
+    keys = [(o["kind"], o["metadata"]["name"]) for o in env.objects]
+    assert len(keys) == len(set(keys))
