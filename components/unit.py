@@ -21,6 +21,13 @@ class DataVolume:
     storage_class: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int  # target average CPU, percent of requests
+
+
 @dataclass
 class ServiceUnit:
     product: str  # the product key: app.kubernetes.io/name
@@ -31,6 +38,7 @@ class ServiceUnit:
     kind: Literal["service", "task"]
     resources: dict[str, dict[str, str]]
     replicas: int = 1
+    autoscaling: Optional[Autoscaling] = None
     port: Optional[int] = None
     health_path: Optional[str] = None  # HTTP readiness and liveness
     health_command: Optional[list[str]] = None  # for units that speak no HTTP (PostgreSQL)
@@ -38,11 +46,15 @@ class ServiceUnit:
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     secret_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # Output.secret values only
     files: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # read-only file path -> content
+    secret_files: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the same, for Output.secret values
     writable: list[str] = field(default_factory=list)  # scratch paths; the root filesystem is read-only
     data: list[DataVolume] = field(default_factory=list)
     args: Optional[list[str]] = None
-    # Units this one calls, by name: the wiring graph that network rules follow.
+    # What the unit's own process calls: unit names in the stack, or external URLs.
+    # Network rules follow these edges and nothing else.
     calls: list[str] = field(default_factory=list)
+    # What the unit hands to browsers to call (the frontend's API base): drawn, never a network rule.
+    browser_calls: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -56,8 +68,13 @@ class Endpoints:
 class Platform(Protocol):
     """How a unit runs. Implemented by each platform; used by every product."""
 
+    units: list[ServiceUnit]  # every unit deployed so far, in order
+
     def endpoints(self, unit: ServiceUnit) -> Endpoints:
         """The URLs `unit` will answer on, known before it is deployed."""
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> pulumi.ComponentResource:
         """Register `unit`'s resources as children of `parent`."""
+
+    def finalize(self) -> None:
+        """Register what depends on every unit at once (network rules), after the last deploy."""

@@ -21,7 +21,8 @@ from components.catalog import load_catalog
 from components.unit import Platform
 
 from .settings import StackSettings
-from .validation import parse_settings
+from .graph import describe_wiring
+from .validation import SINGLE_REPLICA, parse_settings
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -73,13 +74,30 @@ def make_platform(stack: str, settings: StackSettings) -> Platform:
             ingress_class=k.ingress_class,
             tls_secret=tls.secret_name if tls else None,
             cluster_issuer=tls.cluster_issuer if tls else None,
+            ingress_namespace=k.ingress_namespace,
         ),
     )
 
 
+REPLICAS_BY_SIZE = {"small": 1, "medium": 2, "large": 3}
+
+
+def with_size_defaults(settings: StackSettings) -> StackSettings:
+    """Give every stateless product without `replicas` or `autoscaling` the stack size's replicas."""
+    replicas = REPLICAS_BY_SIZE[settings.size]
+    updates = {}
+    for name, field in type(settings.components).model_fields.items():
+        product = getattr(settings.components, name)
+        key = field.alias or name
+        if product is not None and key not in SINGLE_REPLICA and product.replicas is None and not product.autoscaling:
+            updates[name] = product.model_copy(update={"replicas": replicas})
+    components = settings.components.model_copy(update=updates)
+    return settings.model_copy(update={"components": components})
+
+
 def build(stack: str, settings: StackSettings) -> dict[str, Any]:
     """Register every product the settings ask for; return the stack outputs."""
-    c = settings.components
+    c = with_size_defaults(settings).components
     platform = make_platform(stack, settings)
     catalog = load_catalog()
     outputs: dict[str, Any] = {"platform": settings.platform}
@@ -101,7 +119,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
                 platform=platform,
                 settings=c.frontend,
                 api_base=external.url if external else engine.public_api_url,
-                calls=[] if external else ["engine"],
+                backend=external.url if external else "engine",
             ),
         )
         outputs["frontend_url"] = frontend.public_url
@@ -117,7 +135,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
                 settings=c.hive,
                 api_base=external.url if external else engine.api_url,
                 templates_path=c.hive.templates_path or catalog["engine"].templates_path,
-                calls=[] if external else ["engine"],
+                calls=[external.url] if external else ["engine"],
             ),
         )
         versions["hive"] = c.hive.version or catalog["hive"].version
@@ -126,12 +144,12 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         target = qf.target
         api_base = target.api_base if target and target.api_base else None
         frontend_url = target.frontend_url if target and target.frontend_url else None
-        calls = []
+        calls = [url for url in (api_base, frontend_url) if url is not None]
+        depends_on = []
         if api_base is None:
-            api_base, calls = engine.api_url, calls + ["engine"]
+            api_base, calls, depends_on = engine.api_url, calls + ["engine"], depends_on + [engine]
         if frontend_url is None and frontend is not None:
-            frontend_url, calls = frontend.url, calls + ["frontend"]
-        in_stack = [p for p in (engine, frontend) if p is not None]
+            frontend_url, calls, depends_on = frontend.url, calls + ["frontend"], depends_on + [frontend]
         fabric = QualityFabric(
             "quality-fabric",
             QualityFabricArgs(
@@ -143,7 +161,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
                 calls=calls,
             ),
             # Its runner tests the stack's products: only once they are ready.
-            opts=pulumi.ResourceOptions(depends_on=in_stack),
+            opts=pulumi.ResourceOptions(depends_on=depends_on),
         )
         outputs["quality_fabric_url"] = fabric.public_url
         outputs["quality_fabric_api_url"] = fabric.api_url
@@ -160,6 +178,8 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         outputs["registry_internal_url"] = registry.url
         versions["registry"] = c.registry.version or catalog["registry"].version
 
+    platform.finalize()
     outputs["versions"] = versions
+    outputs["wiring"] = describe_wiring(platform.units)
     return {k: v for k, v in outputs.items() if v is not None}
 

@@ -17,6 +17,7 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$"
+DIGEST = r"^sha256:[a-f0-9]{64}$"
 IMAGE = r"^[a-z0-9]+([._/:-]?[a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {
@@ -24,6 +25,7 @@ PATTERN_MEANING = {
     QUANTITY: "expected a Kubernetes quantity such as 250m, 0.5, 512Mi or 2Gi",
     ENV_NAME: "expected an environment variable name: letters, digits and '_', not starting with a digit",
     VERSION: "expected a version such as 1.2.3 or v2.3.2",
+    DIGEST: "expected sha256: followed by 64 lowercase hex digits",
     IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
 }
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
@@ -64,6 +66,12 @@ class Resources(Strict):
     limits: Optional[Amounts] = None
 
 
+class Autoscaling(Strict):
+    min_replicas: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
+    max_replicas: Annotated[int, Field(ge=1, le=100, strict=True)]
+    cpu_utilization: Annotated[int, Field(ge=10, le=100, strict=True)] = 75
+
+
 class Product(Strict):
     """What every product takes."""
 
@@ -71,8 +79,12 @@ class Product(Strict):
     image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
         None, description="A full image reference; replaces the catalog's repository and the version's tag."
     )
+    digest: Optional[Annotated[str, Field(pattern=DIGEST)]] = Field(
+        None, description="sha256 digest of the version's image: the tag then cannot move under you."
+    )
     replicas: Optional[Annotated[int, Field(ge=1, le=100, strict=True)]] = None
     resources: Optional[Resources] = None
+    autoscaling: Optional[Autoscaling] = Field(None, description="A HorizontalPodAutoscaler on CPU; replaces `replicas`.")
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(
         default_factory=dict, description="Extra plain environment variables; never secrets."
     )
@@ -145,6 +157,9 @@ class Kubernetes(Strict):
     domain: Optional[Hostname] = Field(None, description="Public hosts are <host>.<domain>; omitted: no Ingress.")
     context: Optional[str] = Field(None, description="kubeconfig context of the target cluster; omitted: the current one.")
     ingress_class: Optional[str] = None
+    ingress_namespace: DnsLabel = Field(
+        "ingress-nginx", description="Namespace of the ingress controller: the only one that may reach public units."
+    )
     tls: Optional[Tls] = None
 
 
@@ -152,5 +167,8 @@ class StackSettings(Strict):
     """The `maestro:` namespace of a stack file, without its prefix."""
 
     platform: Literal["kubernetes"] = "kubernetes"
+    size: Literal["small", "medium", "large"] = Field(
+        "small", description="Default replicas of stateless services: small 1, medium 2, large 3."
+    )
     kubernetes: Optional[Kubernetes] = None
     components: Components

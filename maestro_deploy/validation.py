@@ -66,8 +66,18 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         path = f"maestro:components.{key}"
         for name in sorted(WIRED_ENV[key] & product.env.keys()):
             yield Problem(f"{path}.env.{name}", "set by the wiring; configure it through its own key instead")
-        if key in SINGLE_REPLICA and (product.replicas or 1) > 1:
-            yield Problem(f"{path}.replicas", "must be 1: its data lives on a single ReadWriteOnce volume")
+        if key in SINGLE_REPLICA:
+            if (product.replicas or 1) > 1:
+                yield Problem(f"{path}.replicas", "must be 1: its data lives on a single ReadWriteOnce volume")
+            if product.autoscaling:
+                yield Problem(f"{path}.autoscaling", "not available: its data lives on a single ReadWriteOnce volume")
+        if product.image and product.digest:
+            yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
+        if product.autoscaling:
+            if product.replicas is not None:
+                yield Problem(f"{path}.replicas", "conflicts with autoscaling: give min_replicas instead")
+            if product.autoscaling.min_replicas > product.autoscaling.max_replicas:
+                yield Problem(f"{path}.autoscaling.min_replicas", "must not exceed max_replicas")
     if c.frontend and c.frontend.backend is None:
         if c.engine is None:
             yield Problem(

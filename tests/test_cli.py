@@ -35,8 +35,8 @@ def test_render_writes_objects_as_a_cluster_receives_them(tmp_path):
     assert engine["spec"]["replicas"] == 2 and isinstance(engine["spec"]["replicas"], int)
     port = engine["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
     assert port == 8000 and isinstance(port, int)
-    secret = yaml.safe_load((out / "secret-engine-db-env.yaml").read_text())
-    assert secret["stringData"] == {"POSTGRES_PASSWORD": "[secret]"}
+    secret = yaml.safe_load((out / "secret-engine-db-secret-files.yaml").read_text())
+    assert secret["stringData"] == {"run_secrets_postgres-password": "[secret]"}
     text = "".join(f.read_text() for f in files)
     assert "generated-secret-placeholder" not in text
 

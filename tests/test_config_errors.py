@@ -37,7 +37,7 @@ CASES = [
           maestro:components:
             engine: {replica: 2}
         """,
-        ["maestro:components.engine.replica: unknown key; expected one of: version, image, replicas"],
+        ["maestro:components.engine.replica: unknown key; expected one of: version, image, digest, replicas"],
     ),
     (
         "unknown product",
@@ -180,6 +180,51 @@ CASES = [
             engine: {resources: {limits: {memory: "lots"}}}
         """,
         ["maestro:components.engine.resources.limits.memory: expected a Kubernetes quantity"],
+    ),
+    (
+        "replicas beside autoscaling, and min above max",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {replicas: 2, autoscaling: {min_replicas: 5, max_replicas: 3}}
+        """,
+        [
+            "maestro:components.engine.replicas: conflicts with autoscaling",
+            "maestro:components.engine.autoscaling.min_replicas: must not exceed max_replicas",
+        ],
+    ),
+    (
+        "a malformed digest",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {image: "example.com/engine:1", digest: "sha256:abc"}
+        """,
+        ["maestro:components.engine.digest: expected sha256: followed by 64 lowercase hex digits"],
+    ),
+    (
+        "TLS without a domain, naming both sources",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test, tls: {secret_name: a, cluster_issuer: b}}
+          maestro:components: {engine: {}}
+        """,
+        [
+            "maestro:kubernetes.tls: needs maestro:kubernetes.domain",
+            "maestro:kubernetes.tls: give exactly one of secret_name or cluster_issuer",
+        ],
+    ),
+    (
+        "an unknown stack size",
+        """
+        config:
+          maestro:size: huge
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components: {engine: {}}
+        """,
+        ["maestro:size: Input should be 'small', 'medium' or 'large' (got 'huge')"],
     ),
     (
         "YAML that does not parse",

@@ -137,7 +137,13 @@ def test_bundled_database_is_postgresql_with_a_generated_password_in_a_secret():
     env = stack_env("staging")
     db = env.deployment("engine-db")
     assert db.container["image"].startswith("postgres:")
-    assert db.env["POSTGRES_PASSWORD"] == ("secret", "engine-db-env", "POSTGRES_PASSWORD")
+    assert "POSTGRES_PASSWORD" not in db.env
+    password_file = db.env["POSTGRES_PASSWORD_FILE"]
+    (mount,) = [m for m in db.container["volumeMounts"] if m["mountPath"] == password_file]
+    volume = next(v for v in db.pod["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["secretName"] == "engine-db-secret-files"
+    assert mount["readOnly"] is True
+    assert env.get("Secret", "engine-db-secret-files")["stringData"] == {mount["subPath"]: "[secret]"}
     assert db.container["readinessProbe"]["exec"]["command"][0] == "pg_isready"
     assert env.registered("random:index/randomPassword:RandomPassword", "engine-db-password")
 

@@ -13,6 +13,9 @@ PRODUCT_TYPES = {
     "maestro:registry:Registry",
 }
 
+# Stack-wide resources, children of the stack itself.
+TOP_LEVEL = {"pulumi:providers:kubernetes", "kubernetes:core/v1:Namespace", "maestro:kubernetes:NetworkRules"}
+
 EXPECTED_PRODUCTS = {
     "staging": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
     "engine-only": {"engine"},
@@ -59,9 +62,7 @@ def test_components_nest_their_children(stack):
     run = stack_env(stack).run
     by_urn = {r.urn: r for r in run.registered}
     for r in run.registered:
-        if r.type in PRODUCT_TYPES or r.type == "pulumi:providers:kubernetes":
-            continue
-        if r.type == "kubernetes:core/v1:Namespace":
+        if r.type in PRODUCT_TYPES | TOP_LEVEL:
             continue
         assert r.parent in by_urn, f"{r.type} {r.name} has no component parent"
         assert by_urn[r.parent].type.startswith("maestro:"), f"{r.type} {r.name} parent is {by_urn[r.parent].type}"

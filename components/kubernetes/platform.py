@@ -8,11 +8,13 @@ import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.provider import Provider
 
+from components.kubernetes.network import NetworkRules
 from components.kubernetes.service_unit import (
     Exposure,
     KubernetesServiceUnit,
     KubernetesServiceUnitArgs,
     recommended_labels,
+    selector_labels,
 )
 from components.unit import Endpoints, ServiceUnit
 
@@ -34,6 +36,8 @@ class KubernetesPlatform:
         self.exposure = exposure
         self._provider = provider
         self.protect_data = protect_data
+        self.units: list[ServiceUnit] = []
+        self._parent = parent
         self.namespace_resource = Namespace(
             namespace,
             metadata={"name": namespace, "labels": {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack}},
@@ -50,6 +54,7 @@ class KubernetesPlatform:
         return Endpoints(internal_url=internal, public_url=public)
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
+        self.units.append(unit)
         return KubernetesServiceUnit(
             unit.name,
             KubernetesServiceUnitArgs(
@@ -61,4 +66,14 @@ class KubernetesPlatform:
                 protect_data=self.protect_data,
             ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": self._provider}),
+        )
+
+    def finalize(self) -> None:
+        NetworkRules(
+            "network",
+            self.namespace_resource.metadata["name"],
+            self.units,
+            lambda unit: selector_labels(recommended_labels(unit, self.stack)),
+            self.exposure.ingress_namespace if self.exposure.domain else None,
+            opts=pulumi.ResourceOptions(parent=self._parent, providers={"kubernetes": self._provider}),
         )

@@ -37,6 +37,7 @@ def pod_template(
     service_account: pulumi.Input[str],
     config_map: pulumi.Input[str] | None,
     secret: pulumi.Input[str] | None,
+    secret_files: pulumi.Input[str] | None,
     claims: list[pulumi.Input[str]],
 ) -> dict[str, Any]:
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(unit.env.items())]
@@ -53,6 +54,13 @@ def pod_template(
         mounts += [
             {"name": "files", "mountPath": path, "subPath": file_key(path), "readOnly": True}
             for path in sorted(unit.files)
+        ]
+    if unit.secret_files:
+        # Readable by the pod's group only (fsGroup), never by others.
+        volumes.append({"name": "secret-files", "secret": {"secretName": secret_files, "defaultMode": 0o440}})
+        mounts += [
+            {"name": "secret-files", "mountPath": path, "subPath": file_key(path), "readOnly": True}
+            for path in sorted(unit.secret_files)
         ]
     for i, (volume, claim) in enumerate(zip(unit.data, claims)):
         volumes.append({"name": volume_name("data", i), "persistentVolumeClaim": {"claimName": claim}})

@@ -7,7 +7,7 @@ from typing import Optional
 import pulumi
 
 from components.catalog import ProductDefaults
-from components.unit import DataVolume, ServiceUnit
+from components.unit import Autoscaling, DataVolume, ServiceUnit
 from maestro_deploy.settings import Product, Storage
 
 
@@ -31,6 +31,7 @@ def unit_from_catalog(
     secret_env: Optional[dict[str, pulumi.Input[str]]] = None,
     files: Optional[dict[str, pulumi.Input[str]]] = None,
     calls: Optional[list[str]] = None,
+    browser_calls: Optional[list[str]] = None,
     storage: Optional[Storage] = None,
     args: Optional[list[str]] = None,
 ) -> ServiceUnit:
@@ -48,11 +49,16 @@ def unit_from_catalog(
         product=product,
         component=component,
         name=product if len(defaults.units) == 1 else f"{product}-{component}",
-        image=settings.image or f"{unit.image}:{version}",
+        image=settings.image or f"{unit.image}:{version}" + (f"@{settings.digest}" if settings.digest else ""),
         version=version,
         kind=unit.kind,
         # A task runs once. Validation refuses replicas > 1 for a product that owns a volume.
         replicas=1 if unit.kind == "task" else (settings.replicas or 1),
+        autoscaling=(
+            Autoscaling(**settings.autoscaling.model_dump())
+            if settings.autoscaling and unit.kind == "service"
+            else None
+        ),
         resources=merge_resources(unit.resources, settings.resources),
         port=unit.port,
         health_path=unit.health_path,
@@ -65,5 +71,6 @@ def unit_from_catalog(
         writable=list(unit.writable),
         data=data,
         calls=list(calls or []),
+        browser_calls=list(browser_calls or []),
         args=args,
     )

@@ -14,6 +14,7 @@ from components.unit import DataVolume, Platform, ServiceUnit
 from maestro_deploy import settings
 
 KEY = "engine"
+PASSWORD_FILE = "/run/secrets/postgres-password"
 
 
 @dataclass
@@ -32,14 +33,16 @@ class Engine(pulumi.ComponentResource):
         super().__init__("maestro:engine:Engine", name, None, opts)
         defaults = load_catalog()[KEY]
         database = self._database(args.platform)
+        templates = args.settings.templates_path or defaults.templates_path
         api = unit_from_catalog(
             KEY,
             "api",
             defaults,
             args.settings,
-            env={"MAESTRO_TEMPLATES_PATH": args.settings.templates_path or defaults.templates_path},
+            env={"MAESTRO_TEMPLATES_PATH": templates},
             secret_env={"DATABASE_URL": database},
-            calls=[f"{KEY}-db"],
+            # A templates repository by URL is fetched over the network.
+            calls=[f"{KEY}-db"] + ([templates] if "://" in templates else []),
         )
         args.platform.deploy(api, parent=self)
         endpoints = args.platform.endpoints(api)
@@ -64,8 +67,14 @@ class Engine(pulumi.ComponentResource):
             resources=merge_resources(db.resources, None),
             port=db.port,
             health_command=["pg_isready", "-U", db.user, "-d", db.name],
-            env={"POSTGRES_USER": db.user, "POSTGRES_DB": db.name, "PGDATA": "/var/lib/postgresql/data/pgdata"},
-            secret_env={"POSTGRES_PASSWORD": password.result},
+            env={
+                "POSTGRES_USER": db.user,
+                "POSTGRES_DB": db.name,
+                "PGDATA": "/var/lib/postgresql/data/pgdata",
+                "POSTGRES_PASSWORD_FILE": PASSWORD_FILE,
+            },
+            # PostgreSQL reads its password from a file: a secret in a file stays out of `env` dumps.
+            secret_files={PASSWORD_FILE: password.result},
             writable=["/var/run/postgresql", "/tmp"],
             data=[DataVolume(path="/var/lib/postgresql/data", size=db.size)],
         )

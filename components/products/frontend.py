@@ -20,7 +20,7 @@ class FrontendArgs:
     platform: Platform
     settings: settings.Frontend
     api_base: pulumi.Input[str]  # what a browser calls: Maestro's engine or anyone's
-    calls: list[str]  # in-stack units behind api_base (for network rules); empty for an external backend
+    backend: str  # what serves api_base: a unit of this stack, or the external URL itself
 
 
 class Frontend(pulumi.ComponentResource):
@@ -35,7 +35,8 @@ class Frontend(pulumi.ComponentResource):
             load_catalog()[KEY],
             args.settings,
             env={"VITE_MAESTRO_API_BASE": args.api_base},
-            calls=args.calls,
+            # The browser calls the API, not the frontend's pods: no network rule, only a drawn edge.
+            browser_calls=[args.backend],
         )
         args.platform.deploy(web, parent=self)
         endpoints = args.platform.endpoints(web)

@@ -33,7 +33,7 @@ class Hive(pulumi.ComponentResource):
             load_catalog()[KEY],
             args.settings,
             env={"MAESTRO_API_BASE": args.api_base, "MAESTRO_TEMPLATES_PATH": args.templates_path},
-            calls=args.calls,
+            calls=args.calls + ([args.templates_path] if "://" in args.templates_path else []),
         )
         args.platform.deploy(worker, parent=self)
         self.url = args.platform.endpoints(worker).internal_url

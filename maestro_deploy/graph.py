@@ -1,0 +1,47 @@
+"""The wiring graph of a stack: its units, what each calls, and a Mermaid picture of it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from components.unit import ServiceUnit
+
+
+def describe_wiring(units: list[ServiceUnit]) -> dict[str, Any]:
+    """Plain data (a stack output): units, and edges to units or external URLs."""
+    edges = [{"from": u.name, "to": to, "via": "network"} for u in units for to in u.calls]
+    edges += [{"from": u.name, "to": to, "via": "browser"} for u in units for to in u.browser_calls]
+    return {
+        "units": [
+            {"name": u.name, "product": u.product, "component": u.component, "version": u.version} for u in units
+        ],
+        "edges": edges,
+    }
+
+
+def _node_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def mermaid(stack: str, wiring: dict[str, Any]) -> str:
+    """A flowchart: one box per product holding its units; external services as round nodes."""
+    lines = ["flowchart LR", f"  %% stack: {stack}"]
+    by_product: dict[str, list[dict[str, Any]]] = {}
+    for unit in wiring["units"]:
+        by_product.setdefault(unit["product"], []).append(unit)
+    for product, units in by_product.items():
+        lines.append(f'  subgraph {_node_id("p_" + product)}["{product} {units[0]["version"]}"]')
+        lines += [f'    {_node_id(u["name"])}["{u["component"]}"]' for u in units]
+        lines.append("  end")
+    known = {u["name"] for u in wiring["units"]}
+    externals = sorted({e["to"] for e in wiring["edges"] if e["to"] not in known})
+    for i, url in enumerate(externals):
+        lines.append(f'  ext{i}(("{url}")):::external')
+    ids = {url: f"ext{i}" for i, url in enumerate(externals)}
+    for e in wiring["edges"]:
+        target = _node_id(e["to"]) if e["to"] in known else ids[e["to"]]
+        arrow = "-.->|browser|" if e["via"] == "browser" else "-->"
+        lines.append(f"  {_node_id(e['from'])} {arrow} {target}")
+    lines.append("  classDef external stroke-dasharray: 4 4")
+    return "\n".join(lines) + "\n"
