@@ -40,6 +40,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from .graph import mermaid
+    from .render import run_stack
+
+    name, config = _load(args.stack)
+    print(mermaid(name, run_stack(name, config).outputs["wiring"]), end="")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .schema import stack_file_schema
 
@@ -57,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     render.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     render.add_argument("--out", required=True, help="directory for the YAML files")
     render.set_defaults(func=cmd_render)
+    graph = sub.add_parser("graph", help="print a Mermaid diagram of the stack's products and wiring")
+    graph.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    graph.set_defaults(func=cmd_graph)
     schema = sub.add_parser("schema", help="print the JSON Schema of stack files")
     schema.set_defaults(func=cmd_schema)
     return p

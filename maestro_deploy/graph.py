@@ -31,8 +31,8 @@ def mermaid(stack: str, wiring: dict[str, Any]) -> str:
     for unit in wiring["units"]:
         by_product.setdefault(unit["product"], []).append(unit)
     for product, units in by_product.items():
-        lines.append(f'  subgraph {_node_id("p_" + product)}["{product} {units[0]["version"]}"]')
-        lines += [f'    {_node_id(u["name"])}["{u["component"]}"]' for u in units]
+        lines.append(f'  subgraph {_node_id("p_" + product)}["{product}"]')
+        lines += [f'    {_node_id(u["name"])}["{u["component"]} {u["version"]}"]' for u in units]
         lines.append("  end")
     known = {u["name"] for u in wiring["units"]}
     externals = sorted({e["to"] for e in wiring["edges"] if e["to"] not in known})
