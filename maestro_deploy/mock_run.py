@@ -55,6 +55,8 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response  # the engine's root, not something the program declares
         self.registered.append(
             Registered(
                 urn=response.urn,

@@ -2,7 +2,7 @@
 
 import kubernetes_validate
 import pytest
-from conftest import STACKS
+from conftest import ROOT, STACKS
 from harness import render_env, stack_env
 
 BASE = {"maestro:kubernetes": {"namespace": "maestro-test", "domain": "test.example.com"}}
@@ -16,11 +16,23 @@ def workloads(env):
     return env.all("Deployment") + env.all("Job")
 
 
+SOMEONE_ELSE = str(ROOT / "tests" / "fixtures" / "Pulumi.someone-else.yaml")
+
+
 @pytest.mark.parametrize("version", ["1.29.0", "1.37.0"])
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", STACKS + [SOMEONE_ELSE])
 def test_every_object_is_schema_valid(stack, version):
     for obj in stack_env(stack).objects:
         kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_someone_elses_stack_gets_the_wiring_it_asks_for():
+    env = stack_env(SOMEONE_ELSE)
+    assert env.get("HorizontalPodAutoscaler", "engine")["spec"]["minReplicas"] == 3
+    assert env.deployment("frontend").replicas == 3
+    assert env.deployment("hive").env["MAESTRO_API_BASE"] == "https://engine.shared.example.net/api"
+    ingress_from = env.get("NetworkPolicy", "frontend")["spec"]["ingress"][-1]["from"][0]
+    assert ingress_from == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -76,3 +76,22 @@ def test_names_are_unique_per_kind(stack):
     env = stack_env(stack)
     keys = [(o["kind"], o["metadata"]["name"]) for o in env.objects]
     assert len(keys) == len(set(keys))
+
+
+def test_the_pulumi_entry_point_runs_the_same_program():
+    """`pulumi up` executes __main__.py; under mocks it registers what `render` shows."""
+    import runpy
+
+    from conftest import ROOT
+
+    from maestro_deploy.mock_run import run_program
+    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+
+    def pulumi_runs_main():
+        runpy.run_path(str(ROOT / "__main__.py"))
+
+    _, path = resolve_stack_path("engine-only")
+    run = run_program("engine-only", read_stack_config(path), pulumi_runs_main)
+    assert sorted((r.type, r.name) for r in run.registered if r.custom) == sorted(
+        (r.type, r.name) for r in stack_env("engine-only").run.registered if r.custom
+    )
