@@ -96,24 +96,19 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                 data={file_key(path): content for path, content in unit.files.items()},
                 opts=child,
             )
-        secret = None
-        if unit.secret_env:
-            secret = Secret(
-                f"{name}-env",
-                metadata=meta("-env"),
+        def secret(suffix: str, values: dict[str, pulumi.Input[str]]) -> Optional[pulumi.Output[str]]:
+            if not values:
+                return None
+            return Secret(
+                f"{name}{suffix}",
+                metadata=meta(suffix),
                 type="Opaque",
-                string_data={k: pulumi.Output.secret(v) for k, v in unit.secret_env.items()},
+                string_data={k: pulumi.Output.secret(v) for k, v in values.items()},
                 opts=child,
-            )
-        secret_files = None
-        if unit.secret_files:
-            secret_files = Secret(
-                f"{name}-secret-files",
-                metadata=meta("-secret-files"),
-                type="Opaque",
-                string_data={file_key(p): pulumi.Output.secret(v) for p, v in unit.secret_files.items()},
-                opts=child,
-            )
+            ).metadata["name"]
+
+        env_secret = secret("-env", unit.secret_env)
+        files_secret = secret("-secret-files", {file_key(p): v for p, v in unit.secret_files.items()})
         claims = [
             PersistentVolumeClaim(
                 f"{name}-data-{i}",
@@ -135,8 +130,8 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             labels,
             account.metadata["name"],
             config_map.metadata["name"] if config_map else None,
-            secret.metadata["name"] if secret else None,
-            secret_files.metadata["name"] if secret_files else None,
+            env_secret,
+            files_secret,
             [claim.metadata["name"] for claim in claims],
         )
         workload_meta = {**meta(), "annotations": policy_exceptions(unit)}
