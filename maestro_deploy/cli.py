@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from .errors import ConfigError
 from .stack_file import read_stack_config, resolve_stack_path
-from .validation import parse_settings
+from .validation import parse_settings, products
 
 EXIT_INVALID = 2
 
@@ -25,8 +25,8 @@ def _load(stack: str) -> tuple[str, dict[str, Any]]:
 def cmd_check(args: argparse.Namespace) -> int:
     name, config = _load(args.stack)
     settings = parse_settings(config)
-    products = [k for k, v in settings.components.model_dump(by_alias=True).items() if v is not None]
-    print(f"{name}: valid ({settings.platform}; {', '.join(products) or 'no products'})")
+    keys = [key for _, key, _ in products(settings)]
+    print(f"{name}: valid ({settings.platform}; {', '.join(keys) or 'no products'})")
     return 0
 
 

@@ -7,6 +7,7 @@ benchmark all stand on it. Nothing in the program knows it is being mocked.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -105,17 +106,18 @@ def run_program(
     try:
         evaluate()
     finally:
-        _close_event_loop()
+        _close_event_loops()
     return Run(registered=monitor.registered, outputs=exported)
 
 
-def _close_event_loop() -> None:
-    """Mocks leave an event loop open; closing it here keeps the process's exit quiet."""
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        return
-    if not loop.is_running() and not loop.is_closed():
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+def _close_event_loops() -> None:
+    """Close the event loops the mocks opened (theirs and the SDK's helper threads').
+
+    Left open, a loop can be collected at exit after its self-pipe socket and
+    print `Exception ignored in BaseEventLoop.__del__`.
+    """
+    for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop)]:
+        if not loop.is_running() and not loop.is_closed():
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
     asyncio.set_event_loop(None)

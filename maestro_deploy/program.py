@@ -22,7 +22,7 @@ from components.unit import Platform
 
 from .settings import StackSettings
 from .graph import describe_wiring
-from .validation import SINGLE_REPLICA, parse_settings
+from .validation import SINGLE_REPLICA, parse_settings, products
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -85,12 +85,11 @@ REPLICAS_BY_SIZE = {"small": 1, "medium": 2, "large": 3}
 def with_size_defaults(settings: StackSettings) -> StackSettings:
     """Give every stateless product without `replicas` or `autoscaling` the stack size's replicas."""
     replicas = REPLICAS_BY_SIZE[settings.size]
-    updates = {}
-    for name, field in type(settings.components).model_fields.items():
-        product = getattr(settings.components, name)
-        key = field.alias or name
-        if product is not None and key not in SINGLE_REPLICA and product.replicas is None and not product.autoscaling:
-            updates[name] = product.model_copy(update={"replicas": replicas})
+    updates = {
+        name: product.model_copy(update={"replicas": replicas})
+        for name, key, product in products(settings)
+        if key not in SINGLE_REPLICA and product.replicas is None and not product.autoscaling
+    }
     components = settings.components.model_copy(update=updates)
     return settings.model_copy(update={"components": components})
 

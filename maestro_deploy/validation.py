@@ -62,7 +62,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             yield Problem("maestro:kubernetes.tls", "needs maestro:kubernetes.domain: TLS is for the public hosts")
         if (k.tls.secret_name is None) == (k.tls.cluster_issuer is None):
             yield Problem("maestro:kubernetes.tls", "give exactly one of secret_name or cluster_issuer")
-    for key, product in _products(s):
+    for _, key, product in products(s):
         path = f"maestro:components.{key}"
         for name in sorted(WIRED_ENV[key] & product.env.keys()):
             yield Problem(f"{path}.env.{name}", "set by the wiring; configure it through its own key instead")
@@ -106,12 +106,12 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             )
 
 
-def _products(s: StackSettings) -> Iterator[tuple[str, Any]]:
-    """(product key, settings) of every product in the stack."""
+def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:
+    """(field name, product key, settings) of every product in the stack."""
     for name, field in type(s.components).model_fields.items():
         product = getattr(s.components, name)
         if product is not None:
-            yield field.alias or name, product
+            yield name, field.alias or name, product
 
 
 def _from_pydantic(err: ValidationError) -> Iterator[Problem]:

@@ -100,3 +100,11 @@ def test_the_installed_command_runs_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "error: maestro:components.engine.replicas: " in result.stderr
+
+
+def test_render_exits_quietly(tmp_path):
+    """Nothing on stderr: no asyncio noise from the mocks at interpreter exit."""
+    exe = Path(sys.executable).with_name("maestro-deploy")
+    result = subprocess.run([str(exe), "render", "staging", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stderr == ""
