@@ -162,3 +162,12 @@ def test_the_quality_fabric_runner_runs_once_to_completion():
     runner = stack_env("staging").job("quality-fabric-runner")
     assert runner.pod["restartPolicy"] == "Never"
     assert "quality-fabric-runner" not in stack_env("staging").names("Service")
+
+
+def test_persistent_volumes_are_protected_and_retained_on_delete():
+    claims = stack_env("staging").registered("kubernetes:core/v1:PersistentVolumeClaim")
+    assert {c.name for c in claims} == {"engine-db-data-0", "ml-platform-data-0", "registry-data-0"}
+    for claim in claims:
+        assert claim.protect and claim.retain_on_delete, claim.name
+    others = [r for r in stack_env("staging").run.registered if r.custom and r.type != "kubernetes:core/v1:PersistentVolumeClaim"]
+    assert not any(r.protect for r in others)
