@@ -24,6 +24,7 @@ class UnitDefaults(_Strict):
     public_host: Optional[str] = None
     resources: dict[str, dict[str, str]]
     writable: list[str] = []
+    reports: Optional[str] = None
     data: dict[str, str] = {}
 
 
@@ -45,7 +46,6 @@ class ProductDefaults(_Strict):
     database: Optional[DatabaseDefaults] = None
     test_suites: Optional[list[str]] = None
     test_config_path: Optional[str] = None
-    results_path: Optional[str] = None
 
 
 @functools.cache

@@ -22,6 +22,15 @@ class DataVolume:
 
 
 @dataclass(frozen=True)
+class BuildSource:
+    """Build the image from local source, on platforms that can (Docker)."""
+
+    context: str  # absolute path of the build context
+    dockerfile: Optional[str] = None
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Autoscaling:
     min_replicas: int
     max_replicas: int
@@ -48,8 +57,10 @@ class ServiceUnit:
     files: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # read-only file path -> content
     secret_files: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the same, for Output.secret values
     writable: list[str] = field(default_factory=list)  # scratch paths; the root filesystem is read-only
+    reports: Optional[str] = None  # where a task leaves reports, to be collected after it ends
     data: list[DataVolume] = field(default_factory=list)
     args: Optional[list[str]] = None
+    build: Optional[BuildSource] = None  # where `image` comes from, when it is built here
     # What the unit's own process calls: unit names in the stack, or external URLs.
     # Network rules follow these edges and nothing else.
     calls: list[str] = field(default_factory=list)

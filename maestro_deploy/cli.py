@@ -10,15 +10,17 @@ from typing import Any, Optional
 
 from .errors import ConfigError
 from .stack_file import read_stack_config, resolve_stack_path
-from .validation import parse_settings, products
+from .validation import parse_settings, products, warnings
 
 EXIT_INVALID = 2
+STATE_DIR = Path(".maestro-state")
 
 
 def _load(stack: str) -> tuple[str, dict[str, Any]]:
     name, path = resolve_stack_path(stack)
     config = read_stack_config(path)
-    parse_settings(config)
+    for warning in warnings(parse_settings(config)):
+        print(f"warning: {warning}", file=sys.stderr)
     return name, config
 
 
@@ -34,9 +36,37 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .render import manifests, run_stack, write_manifests
 
     name, config = _load(args.stack)
-    run = run_stack(name, config)
-    written = write_manifests(manifests(run), Path(args.out))
+    if args.platform:
+        config = on_platform(config, args.platform)
+        parse_settings(config)
+    if (args.platform or parse_settings(config).platform) == "docker":
+        return render_compose(name, config, Path(args.out), Path(args.state))
+    written = write_manifests(manifests(run_stack(name, config)), Path(args.out))
     print(f"{name}: wrote {len(written)} Kubernetes objects to {args.out}")
+    return 0
+
+
+def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
+    """The same stack on another platform: only the platform's own keys change."""
+    moved = {k: v for k, v in config.items() if k not in ("maestro:kubernetes", "maestro:docker")}
+    moved["maestro:platform"] = platform
+    if platform == "kubernetes" and "maestro:kubernetes" in config:
+        moved["maestro:kubernetes"] = config["maestro:kubernetes"]
+    if platform == "docker" and "maestro:docker" in config:
+        moved["maestro:docker"] = config["maestro:docker"]
+    return moved
+
+
+def render_compose(name: str, config: dict[str, Any], out: Path, state: Path) -> int:
+    from .compose import compose_export, load_generated, save_generated, write_export
+    from .render import run_stack
+
+    store = state / f"{name}.generated.json"
+    generated = load_generated(store)
+    export = compose_export(run_stack(name, config, generated=generated))
+    save_generated(store, generated)
+    compose = write_export(export, out)
+    print(f"{name}: wrote {compose} ({len(export.compose['services'])} services); up: docker-compose -p maestro-{name} -f {compose} up -d")
     return 0
 
 
@@ -64,7 +94,17 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
     render = sub.add_parser("render", help="write every Kubernetes object the stack registers (offline preview)")
     render.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
-    render.add_argument("--out", required=True, help="directory for the YAML files")
+    render.add_argument("--out", required=True, help="directory for the YAML files (or compose.yaml)")
+    render.add_argument(
+        "--platform",
+        choices=["kubernetes", "docker"],
+        help="render the stack for this platform instead of its own; docker writes DIR/compose.yaml",
+    )
+    render.add_argument(
+        "--state",
+        default=str(STATE_DIR),
+        help="where generated passwords are kept between renders (default: %(default)s)",
+    )
     render.set_defaults(func=cmd_render)
     graph = sub.add_parser("graph", help="print a Mermaid diagram of the stack's products and wiring")
     graph.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")

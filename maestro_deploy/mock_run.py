@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -39,11 +40,23 @@ class Registered:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, generated: Optional[dict[str, str]]):
+        self.generated = generated
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
-            state["result"] = rpc.wrap_rpc_secret(GENERATED_SECRET)
+            state["result"] = rpc.wrap_rpc_secret(self._password(args.name, int(args.inputs.get("length", 32))))
         return f"{args.name}-id", state
+
+    def _password(self, name: str, length: int) -> str:
+        """A placeholder, or, for a run that will really start (Compose), a real
+        password kept in `generated` so that the next render reuses it."""
+        if self.generated is None:
+            return GENERATED_SECRET
+        if name not in self.generated:
+            self.generated[name] = secrets.token_hex(length)[:length]
+        return self.generated[name]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
@@ -87,9 +100,14 @@ def run_program(
     config: dict[str, Any],
     program: Callable[[], Optional[dict[str, Any]]],
     secret_keys: Optional[list[str]] = None,
+    generated: Optional[dict[str, str]] = None,
 ) -> Run:
-    """Run `program` under mocks with `config` set as the Pulumi CLI would set it."""
-    mocks = _Mocks()
+    """Run `program` under mocks with `config` set as the Pulumi CLI would set it.
+
+    `generated`, if given, holds the real values of generated passwords by resource
+    name; missing ones are generated into it. Without it, they are a placeholder.
+    """
+    mocks = _Mocks(generated)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # The CLI hands the program every value as a string, objects as JSON.

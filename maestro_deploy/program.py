@@ -20,9 +20,9 @@ from components.products.registry import Registry, RegistryArgs
 from components.catalog import load_catalog
 from components.unit import Platform
 
-from .settings import StackSettings
+from .settings import Docker, StackSettings
 from .graph import describe_wiring
-from .validation import SINGLE_REPLICA, parse_settings, products
+from .validation import SINGLE_REPLICA, parse_settings, products, warnings
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -50,6 +50,8 @@ def main() -> dict[str, Any]:
     except ConfigError as err:
         # RunError is reported as its message alone: no traceback, nothing registered.
         raise pulumi.RunError(f"invalid stack config:\n{err}") from None
+    for warning in warnings(settings):
+        pulumi.log.warn(str(warning))
     outputs = build(pulumi.get_stack(), settings)
     for name, value in outputs.items():
         pulumi.export(name, value)
@@ -57,6 +59,25 @@ def main() -> dict[str, Any]:
 
 
 def make_platform(stack: str, settings: StackSettings) -> Platform:
+    if settings.platform == "docker":
+        return make_docker_platform(stack, settings)
+    return make_kubernetes_platform(stack, settings)
+
+
+def make_docker_platform(stack: str, settings: StackSettings) -> Platform:
+    import pulumi_docker
+
+    from components.docker.platform import DockerExposure, DockerPlatform
+
+    d = settings.docker or Docker()
+    # An explicit provider: the daemon is the one the stack names, else DOCKER_HOST or the local one.
+    provider = pulumi_docker.Provider("docker", host=d.host)
+    return DockerPlatform(
+        stack, provider, DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish)
+    )
+
+
+def make_kubernetes_platform(stack: str, settings: StackSettings) -> Platform:
     from pulumi_kubernetes.provider import Provider
 
     from components.kubernetes.platform import Exposure, KubernetesPlatform
@@ -84,7 +105,8 @@ REPLICAS_BY_SIZE = {"small": 1, "medium": 2, "large": 3}
 
 def with_size_defaults(settings: StackSettings) -> StackSettings:
     """Give every stateless product without `replicas` or `autoscaling` the stack size's replicas."""
-    replicas = REPLICAS_BY_SIZE[settings.size]
+    # One container per unit on Docker: the size only scales a cluster.
+    replicas = REPLICAS_BY_SIZE[settings.size] if settings.platform == "kubernetes" else 1
     updates = {
         name: product.model_copy(update={"replicas": replicas})
         for name, key, product in products(settings)

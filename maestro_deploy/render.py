@@ -14,9 +14,11 @@ from .program import main
 MASK = "[secret]"
 
 
-def run_stack(stack: str, config: dict[str, Any], secret_keys: list[str] | None = None) -> Run:
+def run_stack(
+    stack: str, config: dict[str, Any], secret_keys: list[str] | None = None, generated: dict[str, str] | None = None
+) -> Run:
     """Evaluate the real program (`__main__`'s `main`) with a stack's config."""
-    return run_program(stack, config, main, secret_keys)
+    return run_program(stack, config, main, secret_keys, generated)
 
 
 def _clean(value: Any) -> Any:

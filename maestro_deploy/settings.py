@@ -29,6 +29,8 @@ PATTERN_MEANING = {
     IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
 }
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+_IPV4 = re.compile(r"^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
 
 
@@ -46,8 +48,22 @@ def _hostname(value: str) -> str:
     return value
 
 
+def _dns_name(value: str) -> str:
+    if not _DNS_NAME.match(value):
+        raise ValueError("expected a lowercase DNS name such as localhost or vm.example.com")
+    return value
+
+
+def _ipv4(value: str) -> str:
+    if not _IPV4.match(value):
+        raise ValueError("expected an IPv4 address such as 127.0.0.1")
+    return value
+
+
 HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
 Quantity = Annotated[str, Field(pattern=QUANTITY)]
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 
@@ -72,6 +88,14 @@ class Autoscaling(Strict):
     cpu_utilization: Annotated[int, Field(ge=10, le=100, strict=True)] = 75
 
 
+class Build(Strict):
+    """A local source directory to build the image from (the products live in sibling repos)."""
+
+    context: str = Field(description="The build context, relative to the project directory: ../maestro-engine")
+    dockerfile: Optional[str] = Field(None, description="Relative to the context; omitted: its Dockerfile.")
+    args: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(default_factory=dict)
+
+
 class Product(Strict):
     """What every product takes."""
 
@@ -88,13 +112,24 @@ class Product(Strict):
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(
         default_factory=dict, description="Extra plain environment variables; never secrets."
     )
+    build: Optional[Build] = Field(
+        None, description="Docker platform only: build the image from local source; `image` then names the result."
+    )
 
 
 class UrlRef(Strict):
     url: HttpUrlStr
 
 
+class Database(Strict):
+    bundled: Literal[True] = Field(True, description="A PostgreSQL in the stack, on protected storage.")
+    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+        None, description="Replaces the catalog's PostgreSQL image (a stand-in in smoke tests)."
+    )
+
+
 class Engine(Product):
+    database: Optional[Database] = None
     templates_path: Optional[str] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
 
 
@@ -163,12 +198,27 @@ class Kubernetes(Strict):
     tls: Optional[Tls] = None
 
 
+class Docker(Strict):
+    host: Optional[str] = Field(
+        None, description="The Docker daemon: unix:///var/run/docker.sock, ssh://user@vm; omitted: DOCKER_HOST or the local one."
+    )
+    domain: DnsName = Field(
+        "localhost",
+        description="Public URLs are http://<host>.<domain>:<port>; browsers resolve *.localhost to this machine.",
+    )
+    bind_address: IPv4 = Field(
+        "127.0.0.1", description="Where published ports listen. Anything but loopback exposes the stack: a warning."
+    )
+    publish: bool = Field(True, description="Publish the public units' ports; false: reachable on the stack's network only.")
+
+
 class StackSettings(Strict):
     """The `maestro:` namespace of a stack file, without its prefix."""
 
-    platform: Literal["kubernetes"] = "kubernetes"
+    platform: Literal["kubernetes", "docker"] = "kubernetes"
     size: Literal["small", "medium", "large"] = Field(
         "small", description="Default replicas of stateless services: small 1, medium 2, large 3."
     )
     kubernetes: Optional[Kubernetes] = None
+    docker: Optional[Docker] = Field(None, description="The docker platform's settings; omitted: the defaults.")
     components: Components

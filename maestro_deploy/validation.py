@@ -57,6 +57,10 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             yield Problem("maestro:kubernetes", "required when maestro:platform is kubernetes (it names the namespace)")
         elif k.namespace in RESERVED_NAMESPACES:
             yield Problem("maestro:kubernetes.namespace", f"{k.namespace!r} is reserved; give the stack a namespace of its own")
+    elif k is not None:
+        yield Problem("maestro:kubernetes", f"only for maestro:platform kubernetes; this stack runs on {s.platform}")
+    if s.platform != "docker" and s.docker is not None:
+        yield Problem("maestro:docker", f"only for maestro:platform docker; this stack runs on {s.platform}")
     if k and k.tls:
         if k.domain is None:
             yield Problem("maestro:kubernetes.tls", "needs maestro:kubernetes.domain: TLS is for the public hosts")
@@ -71,6 +75,13 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 yield Problem(f"{path}.replicas", "must be 1: its data lives on a single ReadWriteOnce volume")
             if product.autoscaling:
                 yield Problem(f"{path}.autoscaling", "not available: its data lives on a single ReadWriteOnce volume")
+        if product.build and s.platform != "docker":
+            yield Problem(f"{path}.build", "only on the docker platform: a cluster pulls images, so give `image`")
+        if s.platform == "docker":
+            if (product.replicas or 1) > 1:
+                yield Problem(f"{path}.replicas", "must be 1: the docker platform runs one container per unit")
+            if product.autoscaling:
+                yield Problem(f"{path}.autoscaling", "not available on the docker platform: one container per unit")
         if product.image and product.digest:
             yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
         if product.autoscaling:
@@ -89,6 +100,11 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 "maestro:kubernetes.domain",
                 "required: the frontend uses this stack's engine, whose API a browser must reach on a public host",
             )
+        elif s.platform == "docker" and s.docker and not s.docker.publish:
+            yield Problem(
+                "maestro:docker.publish",
+                "must be true: the frontend uses this stack's engine, whose API a browser must reach",
+            )
     if c.hive and c.hive.engine is None and c.engine is None:
         yield Problem("maestro:components.hive.engine", "required: this stack has no engine, so give engine.url")
     if qf := c.quality_fabric:
@@ -104,6 +120,20 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 "maestro:components.quality-fabric.target.frontend_url",
                 "required by the e2e suite: this stack has no frontend, so name the one to test",
             )
+
+
+def warnings(s: StackSettings) -> list[Problem]:
+    """Valid but risky choices: said aloud by `check`, `render` and `pulumi up`."""
+    found = []
+    d = s.docker
+    if s.platform == "docker" and d and d.publish and not d.bind_address.startswith("127."):
+        found.append(
+            Problem(
+                "maestro:docker.bind_address",
+                f"{d.bind_address} is not loopback: the stack's public ports are reachable from other machines",
+            )
+        )
+    return found
 
 
 def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:

@@ -46,7 +46,8 @@ def pod_template(
     ]
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
-    for i, path in enumerate(unit.writable):
+    # On Kubernetes a task's reports live as long as its pod: scratch space, like the rest.
+    for i, path in enumerate(unit.writable + ([unit.reports] if unit.reports else [])):
         volumes.append({"name": volume_name("scratch", i), "emptyDir": {}})
         mounts.append({"name": volume_name("scratch", i), "mountPath": path})
     if unit.files:

@@ -7,8 +7,9 @@ from typing import Optional
 import pulumi
 
 from components.catalog import ProductDefaults
-from components.unit import Autoscaling, DataVolume, ServiceUnit
-from maestro_deploy.settings import Product, Storage
+from components.unit import Autoscaling, BuildSource, DataVolume, ServiceUnit
+from maestro_deploy.settings import Build, Product, Storage
+from maestro_deploy.stack_file import PROJECT_ROOT
 
 
 def merge_resources(defaults: dict[str, dict[str, str]], override) -> dict[str, dict[str, str]]:
@@ -69,8 +70,18 @@ def unit_from_catalog(
         secret_env=dict(secret_env or {}),
         files=dict(files or {}),
         writable=list(unit.writable),
+        reports=unit.reports,
         data=data,
         calls=list(calls or []),
         browser_calls=list(browser_calls or []),
         args=args,
+        build=build_source(settings.build),
     )
+
+
+def build_source(build: Optional[Build]) -> Optional[BuildSource]:
+    """A stack's `build:` with its context made absolute: relative to the project directory."""
+    if build is None:
+        return None
+    context = (PROJECT_ROOT / build.context).resolve()
+    return BuildSource(context=str(context), dockerfile=build.dockerfile, args=dict(build.args))

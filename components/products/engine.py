@@ -32,7 +32,7 @@ class Engine(pulumi.ComponentResource):
     def __init__(self, name: str, args: EngineArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:engine:Engine", name, None, opts)
         defaults = load_catalog()[KEY]
-        database = self._database(args.platform)
+        database = self._database(args.platform, args.settings.database)
         templates = args.settings.templates_path or defaults.templates_path
         api = unit_from_catalog(
             KEY,
@@ -50,7 +50,7 @@ class Engine(pulumi.ComponentResource):
         self.public_api_url = endpoints.public_url and endpoints.public_url + defaults.api_path
         self.register_outputs({"api_url": self.api_url, "public_api_url": self.public_api_url})
 
-    def _database(self, platform: Platform) -> pulumi.Output[str]:
+    def _database(self, platform: Platform, options: Optional[settings.Database]) -> pulumi.Output[str]:
         """Deploy the bundled PostgreSQL; return the engine's connection URL, as a secret."""
         db = load_catalog()[KEY].database
         # Stored in the stack's state, so every `pulumi up` reuses the same password.
@@ -61,7 +61,7 @@ class Engine(pulumi.ComponentResource):
             product=KEY,
             component="database",
             name=f"{KEY}-db",
-            image=f"{db.image}:{db.version}",
+            image=(options.image if options and options.image else f"{db.image}:{db.version}"),
             version=db.version,
             kind="service",
             resources=merge_resources(db.resources, None),

@@ -54,7 +54,7 @@ class QualityFabric(pulumi.ComponentResource):
         ui = unit("ui", env={"QF_API_URL": api_url}, calls=[api.name])
         runner = unit(
             "runner",
-            env={**env, "QF_RESULTS_DIR": defaults.results_path},
+            env={**env, "QF_RESULTS_DIR": defaults.units["runner"].reports},
             files=files,
             calls=args.calls,
         )

@@ -1,0 +1,89 @@
+"""The Docker platform: how a service unit runs on one Docker engine (a laptop, a VM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from components.docker.service_unit import DockerServiceUnit, DockerServiceUnitArgs
+from components.unit import Endpoints, ServiceUnit
+
+
+@dataclass(frozen=True)
+class DockerExposure:
+    """How browsers reach the units that have a public host."""
+
+    domain: str = "localhost"  # *.localhost resolves to this machine in browsers and curl (RFC 6761)
+    bind_address: str = "127.0.0.1"
+    publish: bool = True
+
+
+class DockerPlatform:
+    """Deploys units as containers on one user-defined network of their own."""
+
+    def __init__(
+        self,
+        stack: str,
+        provider: docker.Provider,
+        exposure: DockerExposure,
+        protect_data: bool = True,
+        parent: Optional[pulumi.Resource] = None,
+    ):
+        self.stack = stack
+        self.exposure = exposure
+        self.protect_data = protect_data
+        self.units: list[ServiceUnit] = []
+        self._provider = provider
+        self._containers: dict[str, docker.Container] = {}
+        # Container, network and volume names are global to the engine: the stack's name keeps stacks apart.
+        self.prefix = f"maestro-{stack}"
+        self.network = docker.Network(
+            "network",
+            name=self.prefix,
+            driver="bridge",
+            labels=[docker.NetworkLabelArgs(label="maestro.stack", value=stack)],
+            opts=pulumi.ResourceOptions(provider=provider, parent=parent),
+        )
+
+    def public_alias(self, unit: ServiceUnit) -> Optional[str]:
+        if unit.public_host is None or unit.port is None or not self.exposure.publish:
+            return None
+        return f"{unit.public_host}.{self.exposure.domain}"
+
+    def endpoints(self, unit: ServiceUnit) -> Endpoints:
+        if unit.port is None:
+            return Endpoints(internal_url=None, public_url=None)
+        alias = self.public_alias(unit)
+        # The public URL is served on the same port by the host and, through a network
+        # alias, inside the stack's network: one URL works for a browser and for a test runner.
+        return Endpoints(
+            internal_url=f"http://{unit.name}:{unit.port}",
+            public_url=f"http://{alias}:{unit.port}" if alias else None,
+        )
+
+    def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> DockerServiceUnit:
+        self.units.append(unit)
+        component = DockerServiceUnit(
+            unit.name,
+            DockerServiceUnitArgs(
+                unit=unit,
+                stack=self.stack,
+                container_name=f"{self.prefix}-{unit.name}",
+                network=self.network.name,
+                aliases=[unit.name] + [a for a in [self.public_alias(unit)] if a],
+                bind_address=self.exposure.bind_address,
+                publish=self.public_alias(unit) is not None,
+                # Start after what it calls is healthy: the edges of the wiring graph, nothing more.
+                after=[self._containers[name] for name in unit.calls if name in self._containers],
+                protect_data=self.protect_data,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent, providers={"docker": self._provider}),
+        )
+        self._containers[unit.name] = component.container
+        return component
+
+    def finalize(self) -> None:
+        """Nothing spans units here: the stack's own network is its only boundary."""

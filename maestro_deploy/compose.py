@@ -1,0 +1,184 @@
+"""The Compose export: what the Docker platform registers, as a `compose.yaml`.
+
+Built from the resources the real program registers under mocks (never from
+the stack config a second time), so `docker-compose up` runs what `pulumi up`
+would run. Secrets never enter `compose.yaml`: a unit's secret env goes to an
+env file and its secret files to files, both under `secrets/`, readable by the
+owner only. Files that Pulumi uploads into a container are bind-mounted
+read-only instead, and a task's reports volume becomes `reports/<unit>/`, so
+that they can be read when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import rpc
+
+from .mock_run import Registered, Run
+
+CONTAINER = "docker:index/container:Container"
+NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
+BUILT_IMAGE = "docker:index/image:Image"
+
+
+@dataclass
+class Export:
+    compose: dict[str, Any]
+    # relative path -> (content, mode): written beside compose.yaml
+    files: dict[str, tuple[str, int]] = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)  # directories a task writes into
+
+
+def _plain(value: Any) -> Any:
+    """Mocks hand numbers back as floats; Compose wants the integers they were."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _reveal(value: Any) -> tuple[Any, bool]:
+    """(value, whether it was secret). A list with one secret item arrives secret as a whole."""
+    if rpc.is_rpc_secret(value):
+        return rpc.unwrap_rpc_secret(value), True
+    return value, False
+
+
+def _labels(resource: Registered) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in resource.inputs.get("labels", [])}
+
+
+def compose_export(run: Run) -> Export:
+    of_type = lambda t: [r for r in run.registered if r.type == t]  # noqa: E731
+    containers = of_type(CONTAINER)
+    service_of = {c.urn: c.name for c in containers}
+    builds = {r.inputs["imageName"]: r.inputs.get("build", {}) for r in of_type(BUILT_IMAGE)}
+    volume_names = {r.inputs["name"] for r in of_type(VOLUME)}
+    export = Export(compose={})
+    services = {c.name: _service(c, service_of, builds, volume_names, export) for c in containers}
+    export.compose = {
+        "services": services,
+        "networks": {
+            n.inputs["name"]: {"name": n.inputs["name"], "driver": n.inputs.get("driver", "bridge"), "labels": _labels(n)}
+            for n in of_type(NETWORK)
+        },
+    }
+    volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": _labels(v)} for v in of_type(VOLUME)}
+    used = {m.split(":", 1)[0] for s in services.values() for m in s.get("volumes", [])}
+    if volumes := {k: v for k, v in volumes.items() if k in used}:
+        export.compose["volumes"] = volumes
+    return export
+
+
+def _service(
+    c: Registered, service_of: dict[str, str], builds: dict[str, Any], volume_names: set[str], export: Export
+) -> dict[str, Any]:
+    i = c.inputs
+    name = c.name
+    service: dict[str, Any] = {"image": i["image"]}
+    if i["image"] in builds:
+        build = builds[i["image"]]
+        service["build"] = {k: build[k] for k in ("context", "dockerfile", "args") if build.get(k)}
+    service["container_name"] = i["name"]
+    plain, secret = {}, []
+    envs, all_secret = _reveal(i.get("envs", []))
+    for entry in envs:
+        entry, is_secret = _reveal(entry)
+        if is_secret or all_secret:
+            secret.append(entry)
+        else:
+            key, _, value = entry.partition("=")
+            plain[key] = value
+    if plain:
+        service["environment"] = plain
+    if secret:
+        env_file = f"secrets/{name}.env"
+        export.files[env_file] = ("".join(line + "\n" for line in secret), 0o600)
+        service["env_file"] = [env_file]
+    if i.get("command"):
+        service["command"] = i["command"]
+    service["labels"] = _labels(c)
+    service["networks"] = {n["name"]: {"aliases": n.get("aliases", [])} for n in i["networksAdvanced"]}
+    if i.get("ports"):
+        service["ports"] = [f"{p['ip']}:{_plain(p['external'])}:{_plain(p['internal'])}" for p in i["ports"]]
+    if hc := i.get("healthcheck"):
+        service["healthcheck"] = {
+            "test": hc["tests"],
+            "interval": hc["interval"],
+            "timeout": hc["timeout"],
+            "retries": _plain(hc["retries"]),
+            "start_period": hc["startPeriod"],
+        }
+    mounts = []
+    uploads, all_secret = _reveal(i.get("uploads", []))
+    for upload in uploads:
+        content, is_secret = _reveal(upload["content"])
+        is_secret = is_secret or all_secret
+        # Under secrets/ (owner only) the file itself may be readable by all: a bind
+        # mount keeps host modes, and the container's user is not the host's.
+        relative = f"{'secrets' if is_secret else 'files'}/{name}{upload['file']}"
+        export.files[relative] = (content, 0o644)
+        mounts.append(f"./{relative}:{upload['file']}:ro")
+    for volume in i.get("volumes", []):
+        source = volume["volumeName"]
+        if source.endswith("-reports"):
+            export.reports.append(f"reports/{name}")
+            mounts.append(f"./reports/{name}:{volume['containerPath']}")
+        elif source in volume_names:
+            mounts.append(f"{source}:{volume['containerPath']}")
+    if mounts:
+        service["volumes"] = mounts
+    if i.get("tmpfs"):
+        service["tmpfs"] = [f"{path}:{options}" for path, options in i["tmpfs"].items()]
+    service["read_only"] = bool(i.get("readOnly"))
+    service["user"] = i["user"]
+    service["cap_drop"] = i.get("capabilities", {}).get("drops", [])
+    service["security_opt"] = i.get("securityOpts", [])
+    if "memory" in i:
+        service["mem_limit"] = f"{_plain(i['memory'])}m"
+    if "cpus" in i:
+        service["cpus"] = float(i["cpus"])
+    service["restart"] = i["restart"]
+    after = [service_of[urn] for urn in c.dependencies if urn in service_of]
+    if after:
+        service["depends_on"] = {s: {"condition": "service_healthy"} for s in after}
+    return service
+
+
+def write_export(export: Export, out: Path) -> Path:
+    """compose.yaml plus its files; secrets/ is readable by its owner only."""
+    out.mkdir(parents=True, exist_ok=True)
+    compose = out / "compose.yaml"
+    header = "# Written by `maestro-deploy render --platform docker`: edit the stack, not this file.\n"
+    compose.write_text(header + yaml.safe_dump(export.compose, sort_keys=False), encoding="utf-8")
+    (out / "secrets").mkdir(mode=0o700, exist_ok=True)
+    os.chmod(out / "secrets", 0o700)
+    for relative, (content, mode) in export.files.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        os.chmod(path, mode)
+    for relative in export.reports:
+        (out / relative).mkdir(parents=True, exist_ok=True)
+        # Written by the container's unprivileged user, whoever runs Compose.
+        os.chmod(out / relative, 0o777)
+    return compose
+
+
+def load_generated(path: Path) -> dict[str, str]:
+    """Generated passwords of earlier renders: the bundled database keeps the one it was initialised with."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def save_generated(path: Path, generated: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    os.chmod(path, 0o600)
+    path.write_text(json.dumps(generated, indent=2, sort_keys=True), encoding="utf-8")
+
