@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import ConfigError
+from .errors import ConfigError, Problem
+from .local_run import LocalRunError
 from .stack_file import read_stack_config, resolve_stack_path
 from .validation import parse_settings, products, warnings
 
 EXIT_INVALID = 2
+EXIT_INFRASTRUCTURE = 3
 STATE_DIR = Path(".maestro-state")
 
 
@@ -58,16 +60,56 @@ def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
 
 
 def render_compose(name: str, config: dict[str, Any], out: Path, state: Path) -> int:
+    compose, services = write_compose(name, config, out, state)
+    print(f"{name}: wrote {compose} ({services} services); up: docker-compose -p maestro-{name} -f {compose} up -d")
+    return 0
+
+
+def write_compose(name: str, config: dict[str, Any], out: Path, state: Path) -> tuple[Path, int]:
+    """Render `config` for Docker into `out`: compose.yaml, its files, and outputs.json (the stack outputs)."""
     from .compose import compose_export, load_generated, save_generated, write_export
     from .render import run_stack
 
     store = state / f"{name}.generated.json"
     generated = load_generated(store)
-    export = compose_export(run_stack(name, config, generated=generated))
+    run = run_stack(name, on_platform(config, "docker"), generated=generated)
     save_generated(store, generated)
+    export = compose_export(run)
     compose = write_export(export, out)
-    print(f"{name}: wrote {compose} ({len(export.compose['services'])} services); up: docker-compose -p maestro-{name} -f {compose} up -d")
+    (out / "outputs.json").write_text(json.dumps(run.outputs, indent=2), encoding="utf-8")
+    return compose, len(export.compose["services"])
+
+
+def cmd_compose_up(args: argparse.Namespace) -> int:
+    from .local_run import Compose
+
+    name, config = _load(args.stack)
+    out = Path(args.out or f"out/{name}-compose")
+    write_compose(name, config, out, Path(args.state))
+    compose = Compose(name, out)
+    print(f"{name}: starting {len(compose.services())} containers on the local Docker engine")
+    compose.up()
+    compose.wait_healthy()
+    outputs = json.loads((out / "outputs.json").read_text(encoding="utf-8"))
+    print(f"{name}: healthy. Where each product answers:")
+    for key, url in outputs.items():
+        if key.endswith("_url") and not key.endswith("internal_url") and isinstance(url, str):
+            print(f"  {key.removesuffix('_url'):16} {url}")
     return 0
+
+
+def cmd_compose_down(args: argparse.Namespace) -> int:
+    from .local_run import Compose, leftovers
+
+    name, _ = resolve_stack_path(args.stack)
+    out = Path(args.out or f"out/{name}-compose")
+    if not (out / "compose.yaml").is_file():
+        raise ConfigError([Problem(str(out), "no compose.yaml here: nothing was brought up from this directory")])
+    Compose(name, out).down(delete_data=args.delete_data)
+    left = leftovers(name)
+    kept = "; data volumes kept (--delete-data removes them)" if not args.delete_data else ""
+    print(f"{name}: down{kept}" + (f"; left: {left}" if left and args.delete_data else ""))
+    return 1 if left and args.delete_data else 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -109,6 +151,16 @@ def parser() -> argparse.ArgumentParser:
     graph = sub.add_parser("graph", help="print a Mermaid diagram of the stack's products and wiring")
     graph.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     graph.set_defaults(func=cmd_graph)
+    compose = sub.add_parser("compose", help="run a stack on the local Docker engine through its Compose export")
+    compose_sub = compose.add_subparsers(dest="action", required=True)
+    up = compose_sub.add_parser("up", help="render for Docker, start, wait until healthy, print the URLs")
+    down = compose_sub.add_parser("down", help="stop and remove the containers and network")
+    down.add_argument("--delete-data", action="store_true", help="remove the stack's named volumes too")
+    for command, func in ((up, cmd_compose_up), (down, cmd_compose_down)):
+        command.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+        command.add_argument("--out", help="the Compose export's directory (default: out/<stack>-compose)")
+        command.set_defaults(func=func)
+    up.add_argument("--state", default=str(STATE_DIR), help="where generated passwords are kept")
     schema = sub.add_parser("schema", help="print the JSON Schema of stack files")
     schema.set_defaults(func=cmd_schema)
     return p
@@ -122,6 +174,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID
+    except LocalRunError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
 
 
 if __name__ == "__main__":

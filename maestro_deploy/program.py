@@ -185,7 +185,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
             opts=pulumi.ResourceOptions(depends_on=depends_on),
         )
         outputs["quality_fabric_url"] = fabric.public_url
-        outputs["quality_fabric_api_url"] = fabric.api_url
+        outputs["quality_fabric_api_internal_url"] = fabric.api_url
         versions["quality-fabric"] = qf.version or catalog["quality-fabric"].version
 
     if c.ml_platform:

@@ -20,6 +20,7 @@ import socketserver
 import sys
 import threading
 import urllib.parse
+import urllib.request
 import uuid
 
 # role -> port it listens on (config/catalog.yaml's ports)
@@ -171,9 +172,27 @@ def serve_http(role: str, port: int, env: dict[str, str]) -> None:
         server.serve_forever()
 
 
+def healthcheck(role: str) -> int:
+    """The image's own HEALTHCHECK: 0 when the role answers on its port."""
+    port = ROLES[role]
+    if port is None:
+        return 0  # a task has no server to probe
+    try:
+        if role == "database":
+            with socket.create_connection(("127.0.0.1", port), timeout=3) as conn:
+                conn.sendall(b"ping\n")
+                return 0 if conn.makefile().readline().strip() == "pong" else 1
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3):
+            return 0
+    except OSError:
+        return 1
+
+
 def main(argv: list[str]) -> int:
     env = dict(os.environ)
     role = role_from_env(env)
+    if argv[1:] == ["healthcheck"]:
+        return healthcheck(role)
     if role == "quality-fabric-runner":
         from runner import run_from_env
 

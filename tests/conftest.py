@@ -2,11 +2,21 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+
+
+def _platform(stack: str) -> str:
+    config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return config.get("maestro:platform", "kubernetes")
+
+
+KUBERNETES_STACKS = [s for s in STACKS if _platform(s) == "kubernetes"]
+DOCKER_STACKS = [s for s in STACKS if _platform(s) == "docker"]
 
 
 @pytest.fixture(scope="session")

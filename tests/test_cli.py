@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import ROOT, STACKS
+from conftest import DOCKER_STACKS, ROOT, STACKS
 
 from maestro_deploy import cli
 from maestro_deploy.schema import stack_file_schema
@@ -20,7 +20,8 @@ SCHEMA_FILE = ROOT / "config" / "stack-config.schema.json"
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_checks(stack, capsys):
     assert cli.main(["check", stack]) == 0
-    assert capsys.readouterr().out.startswith(f"{stack}: valid (kubernetes; ")
+    platform = "docker" if stack in DOCKER_STACKS else "kubernetes"
+    assert capsys.readouterr().out.startswith(f"{stack}: valid ({platform}; ")
 
 
 def test_render_writes_objects_as_a_cluster_receives_them(tmp_path):

@@ -2,7 +2,7 @@
 
 import kubernetes_validate
 import pytest
-from conftest import ROOT, STACKS
+from conftest import KUBERNETES_STACKS, ROOT
 from harness import render_env, stack_env
 
 BASE = {"maestro:kubernetes": {"namespace": "maestro-test", "domain": "test.example.com"}}
@@ -20,7 +20,7 @@ SOMEONE_ELSE = str(ROOT / "tests" / "fixtures" / "Pulumi.someone-else.yaml")
 
 
 @pytest.mark.parametrize("version", ["1.29.0", "1.37.0"])
-@pytest.mark.parametrize("stack", STACKS + [SOMEONE_ELSE])
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS + [SOMEONE_ELSE])
 def test_every_object_is_schema_valid(stack, version):
     for obj in stack_env(stack).objects:
         kubernetes_validate.validate(obj, version, strict=True)
@@ -35,7 +35,7 @@ def test_someone_elses_stack_gets_the_wiring_it_asks_for():
     assert ingress_from == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_pod_runs_with_least_privilege(stack):
     for w in workloads(stack_env(stack)):
         pod = w["spec"]["template"]["spec"]
@@ -54,7 +54,7 @@ def test_every_pod_runs_with_least_privilege(stack):
             assert c["readinessProbe"] and c["livenessProbe"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_product_has_its_own_service_account_without_a_token(stack):
     env = stack_env(stack)
     for account in env.all("ServiceAccount"):

@@ -130,7 +130,7 @@ def test_storage_size_and_class_come_from_config():
 def test_registry_is_a_pypi_index_serving_its_volume():
     registry = stack_env("staging").deployment("registry")
     assert registry.container["image"].startswith("pypiserver/pypiserver:")
-    assert registry.container["args"] == ["run", "-p", "8080", "/data/packages"]
+    assert registry.container["args"] == ["run", "-p", "8081", "/data/packages"]
 
 
 def test_bundled_database_is_postgresql_with_a_generated_password_in_a_secret():

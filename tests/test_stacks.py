@@ -1,7 +1,7 @@
 """Every stack in stacks/: it renders, and follows the component rules."""
 
 import pytest
-from conftest import STACKS
+from conftest import DOCKER_STACKS, KUBERNETES_STACKS, STACKS
 from harness import stack_env
 
 PRODUCT_TYPES = {
@@ -14,13 +14,21 @@ PRODUCT_TYPES = {
 }
 
 # Stack-wide resources, children of the stack itself.
-TOP_LEVEL = {"pulumi:providers:kubernetes", "kubernetes:core/v1:Namespace", "maestro:kubernetes:NetworkRules"}
+TOP_LEVEL = {
+    "pulumi:providers:kubernetes",
+    "kubernetes:core/v1:Namespace",
+    "maestro:kubernetes:NetworkRules",
+    "pulumi:providers:docker",
+    "docker:index/network:Network",
+}
 
 EXPECTED_PRODUCTS = {
     "staging": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
     "engine-only": {"engine"},
     "frontend-custom-backend": {"frontend"},
     "qf-standalone": {"quality-fabric"},
+    "dev": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
+    "smoke": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
 }
 
 
@@ -30,23 +38,26 @@ def test_the_documented_stacks_exist():
 
 @pytest.mark.parametrize("stack", sorted(EXPECTED_PRODUCTS))
 def test_a_stack_deploys_exactly_its_products(stack):
-    env = stack_env(stack)
-    products = {o["metadata"]["labels"]["app.kubernetes.io/name"] for o in env.all("Deployment") + env.all("Job")}
+    run = stack_env(stack).run
+    units = [r for r in run.registered if r.type in ("maestro:kubernetes:ServiceUnit", "maestro:docker:ServiceUnit")]
+    by_urn = {r.urn: r for r in run.registered}
+    products = {by_urn[u.parent].name for u in units}  # a unit's parent is its product's component
     assert products == EXPECTED_PRODUCTS[stack]
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_kubernetes_object_goes_through_the_stacks_explicit_provider(stack):
+def test_every_resource_goes_through_the_stacks_explicit_provider(stack):
     run = stack_env(stack).run
-    providers = [r for r in run.registered if r.type == "pulumi:providers:kubernetes"]
-    assert [p.name for p in providers] == ["kubernetes"]
+    platform = "docker" if stack in DOCKER_STACKS else "kubernetes"
+    providers = [r for r in run.registered if r.type.startswith("pulumi:providers:")]
+    assert [(p.type, p.name) for p in providers] == [(f"pulumi:providers:{platform}", platform)]
     explicit = providers[0].urn
     for r in run.registered:
-        if r.custom and r.type.startswith("kubernetes:"):
+        if r.custom and r.type.startswith(f"{platform}:"):
             assert r.provider.startswith(explicit + "::"), f"{r.type} {r.name} uses {r.provider or 'the default provider'}"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_object_lives_in_the_stacks_namespace(stack):
     env = stack_env(stack)
     (namespace,) = env.all("Namespace")
@@ -71,7 +82,7 @@ def test_components_nest_their_children(stack):
             assert r.type.count(":") == 2 and not r.custom
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_names_are_unique_per_kind(stack):
     env = stack_env(stack)
     keys = [(o["kind"], o["metadata"]["name"]) for o in env.objects]
