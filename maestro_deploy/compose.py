@@ -26,6 +26,7 @@ CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 BUILT_IMAGE = "docker:index/image:Image"
+SECRET_ENV_LABEL = "maestro.secret-env"  # the names of a container's secret variables
 
 
 @dataclass
@@ -87,13 +88,14 @@ def _service(
         service["build"] = {k: build[k] for k in ("context", "dockerfile", "args") if build.get(k)}
     service["container_name"] = i["name"]
     plain, secret = {}, []
-    envs, all_secret = _reveal(i.get("envs", []))
+    secret_names = set(filter(None, _labels(c).get(SECRET_ENV_LABEL, "").split(",")))
+    envs, _ = _reveal(i.get("envs", []))
     for entry in envs:
-        entry, is_secret = _reveal(entry)
-        if is_secret or all_secret:
+        entry, _ = _reveal(entry)
+        key, _, value = entry.partition("=")
+        if key in secret_names:
             secret.append(entry)
         else:
-            key, _, value = entry.partition("=")
             plain[key] = value
     if plain:
         service["environment"] = plain
@@ -103,7 +105,7 @@ def _service(
         service["env_file"] = [env_file]
     if i.get("command"):
         service["command"] = i["command"]
-    service["labels"] = _labels(c)
+    service["labels"] = {k: v for k, v in _labels(c).items() if k != SECRET_ENV_LABEL}
     service["networks"] = {n["name"]: {"aliases": n.get("aliases", [])} for n in i["networksAdvanced"]}
     if i.get("ports"):
         service["ports"] = [f"{p['ip']}:{_plain(p['external'])}:{_plain(p['internal'])}" for p in i["ports"]]

@@ -19,12 +19,13 @@ def stack_file(tmp_path, text):
 def nothing_registered(monkeypatch):
     """Fail the test if the program is ever evaluated."""
 
+    # Imported before patching: a first import would bind the patch for good.
+    import maestro_deploy.render as render
+
     def refuse(*args, **kwargs):
         raise AssertionError("the program ran despite invalid config")
 
     monkeypatch.setattr(mock_run, "run_program", refuse)
-    import maestro_deploy.render as render
-
     monkeypatch.setattr(render, "run_program", refuse)
 
 
@@ -251,6 +252,106 @@ CASES = [
         ["duplicate key 'engine' (first on line 5)"],
     ),
 ]
+
+DOCKER_CASES = [
+    (
+        "build on kubernetes",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {build: {context: ../maestro-engine}}
+        """,
+        ["maestro:components.engine.build: only on the docker platform"],
+    ),
+    (
+        "replicas on docker",
+        """
+        config:
+          maestro:platform: docker
+          maestro:components:
+            engine: {replicas: 2}
+        """,
+        ["maestro:components.engine.replicas: must be 1: the docker platform runs one container per unit"],
+    ),
+    (
+        "kubernetes settings on a docker stack",
+        """
+        config:
+          maestro:platform: docker
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:components:
+            engine: {}
+        """,
+        ["maestro:kubernetes: only for maestro:platform kubernetes; this stack runs on docker"],
+    ),
+    (
+        "docker settings on a kubernetes stack",
+        """
+        config:
+          maestro:kubernetes: {namespace: maestro-test}
+          maestro:docker: {publish: false}
+          maestro:components:
+            engine: {}
+        """,
+        ["maestro:docker: only for maestro:platform docker; this stack runs on kubernetes"],
+    ),
+    (
+        "bad bind address",
+        """
+        config:
+          maestro:platform: docker
+          maestro:docker: {bind_address: 127.0.0.256}
+          maestro:components:
+            engine: {}
+        """,
+        ["maestro:docker.bind_address: expected an IPv4 address such as 127.0.0.1 (got '127.0.0.256')"],
+    ),
+    (
+        "bad docker domain",
+        """
+        config:
+          maestro:platform: docker
+          maestro:docker: {domain: Local_Host}
+          maestro:components:
+            engine: {}
+        """,
+        ["maestro:docker.domain: expected a lowercase DNS name"],
+    ),
+    (
+        "unknown platform",
+        """
+        config:
+          maestro:platform: nomad
+          maestro:components:
+            engine: {}
+        """,
+        ["maestro:platform: Input should be 'kubernetes' or 'docker'"],
+    ),
+    (
+        "frontend on an unpublished engine",
+        """
+        config:
+          maestro:platform: docker
+          maestro:docker: {publish: false}
+          maestro:components:
+            engine: {}
+            frontend: {}
+        """,
+        ["maestro:docker.publish: must be true: the frontend uses this stack's engine"],
+    ),
+    (
+        "build without a context",
+        """
+        config:
+          maestro:platform: docker
+          maestro:components:
+            engine: {build: {dockerfile: Dockerfile}}
+        """,
+        ["maestro:components.engine.build.context: required"],
+    ),
+]
+CASES += DOCKER_CASES
 
 
 @pytest.mark.parametrize("command", ["check", "render"])

@@ -67,6 +67,9 @@ class DockerServiceUnit(pulumi.ComponentResource):
             "maestro.component": unit.component,
             "maestro.version": unit.version,
         }
+        # Pulumi marks a list secret as a whole: the names (never the values) of the
+        # secret variables tell the Compose export which go to the private env file.
+        container_labels = {**labels, **({"maestro.secret-env": ",".join(sorted(unit.secret_env))} if unit.secret_env else {})}
         image = self._image(unit)
         volumes = [
             docker.ContainerVolumeArgs(volume_name=self._volume(f"{name}-data-{i}", args, labels).name, container_path=v.path)
@@ -88,7 +91,7 @@ class DockerServiceUnit(pulumi.ComponentResource):
             envs=[f"{k}={v}" for k, v in sorted(unit.env.items())]
             + [pulumi.Output.secret(pulumi.Output.concat(k, "=", v)) for k, v in sorted(unit.secret_env.items())],
             command=unit.args,
-            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in container_labels.items()],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network, aliases=args.aliases)],
             ports=(
                 [docker.ContainerPortArgs(internal=unit.port, external=unit.port, ip=args.bind_address)]

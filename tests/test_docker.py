@@ -1,0 +1,248 @@
+"""The Docker platform: the same products and wiring as on Kubernetes, as containers."""
+
+import os
+import stat
+
+import pytest
+import yaml
+from harness import render_env, stack_env
+from pulumi.runtime import rpc
+
+from maestro_deploy import cli
+from maestro_deploy.compose import compose_export
+from maestro_deploy.mock_run import GENERATED_SECRET
+
+CONTAINER = "docker:index/container:Container"
+
+
+def containers(env) -> dict:
+    return {r.name: r for r in env.run.registered if r.type == CONTAINER}
+
+
+def reveal(value):
+    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+
+
+def env_of(container) -> dict[str, str]:
+    """KEY -> value of a container's env, secrets unwrapped."""
+    return dict(reveal(e).split("=", 1) for e in reveal(container.inputs.get("envs", [])))
+
+
+def labels_of(resource) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in resource.inputs["labels"]}
+
+
+def secret_keys(container) -> set[str]:
+    """The variables whose values are secret: the whole env list is then a Pulumi secret."""
+    names = labels_of(container).get("maestro.secret-env")
+    if names:
+        assert rpc.is_rpc_secret(container.inputs["envs"]), "a secret value travels in a plain list"
+    return set(names.split(",")) if names else set()
+
+
+def on_docker(config: dict, **docker) -> dict:
+    return cli.on_platform({**config, **({"maestro:docker": docker} if docker else {})}, "docker")
+
+
+def staging_config() -> dict:
+    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+
+    return read_stack_config(resolve_stack_path("staging")[1])
+
+
+def without_replicas(config: dict) -> dict:
+    components = {k: {f: v for f, v in p.items() if f != "replicas"} for k, p in config["maestro:components"].items()}
+    return {**config, "maestro:components": components}
+
+
+@pytest.fixture(scope="module")
+def both():
+    config = without_replicas(staging_config())
+    return render_env(config, "staging"), render_env(on_docker(config), "staging")
+
+
+def test_the_same_stack_has_the_same_wiring_on_both_platforms(both):
+    kubernetes, docker = both
+    assert docker.outputs["wiring"] == kubernetes.outputs["wiring"]
+    assert docker.outputs["versions"] == kubernetes.outputs["versions"]
+
+
+def test_every_unit_gets_the_same_env_keys_files_and_image_on_both_platforms(both):
+    kubernetes, docker = both
+    pods = {w["metadata"]["name"]: w for w in kubernetes.all("Deployment") + kubernetes.all("Job")}
+    boxes = containers(docker)
+    assert set(boxes) == set(pods)
+    for name, container in boxes.items():
+        pod = pods[name]["spec"]["template"]["spec"]
+        (c,) = pod["containers"]
+        assert container.inputs["image"] == c["image"], name
+        assert env_of(container).keys() == {e["name"] for e in c.get("env", [])}, name
+        secret_in_pod = {e["name"] for e in c.get("env", []) if "valueFrom" in e}
+        assert secret_keys(container) == secret_in_pod, name
+        uploads = reveal(container.inputs.get("uploads", []))
+        mounted = {m["mountPath"] for m in c["volumeMounts"] if m.get("readOnly")}
+        assert {u["file"] for u in uploads} == mounted, name
+        assert container.inputs.get("command") == c.get("args"), name
+
+
+def test_wired_urls_follow_each_platforms_endpoints(both):
+    _, docker = both
+    boxes = containers(docker)
+    assert env_of(boxes["frontend"])["VITE_MAESTRO_API_BASE"] == "http://api.localhost:8000/api"
+    assert env_of(boxes["hive"])["MAESTRO_API_BASE"] == "http://engine:8000/api"
+    assert env_of(boxes["engine"])["DATABASE_URL"] == f"postgresql://maestro:{GENERATED_SECRET}@engine-db:5432/maestro"
+    config = yaml.safe_load(reveal(boxes["quality-fabric-runner"].inputs["uploads"])[0]["content"])
+    assert config["target"] == {"api_base": "http://engine:8000/api", "frontend_url": "http://frontend:8080"}
+    assert docker.outputs["engine_url"] == "http://api.localhost:8000/api"
+    assert docker.outputs["frontend_url"] == "http://app.localhost:8080"
+
+
+def test_a_public_url_also_answers_inside_the_stacks_network(both):
+    """The browser's URL must work for quality-fabric too: an alias on the same port."""
+    _, docker = both
+    engine = containers(docker)["engine"].inputs
+    assert engine["networksAdvanced"] == [{"name": "maestro-staging", "aliases": ["engine", "api.localhost"]}]
+    assert engine["ports"] == [{"internal": 8000.0, "external": 8000.0, "ip": "127.0.0.1"}]
+
+
+def test_only_public_units_are_published_and_only_on_loopback(both):
+    _, docker = both
+    published = {name: c.inputs["ports"] for name, c in containers(docker).items() if c.inputs.get("ports")}
+    assert set(published) == {"engine", "frontend", "quality-fabric-ui", "registry"}
+    assert {p["ip"] for ports in published.values() for p in ports} == {"127.0.0.1"}
+    host_ports = [p["external"] for ports in published.values() for p in ports]
+    assert len(host_ports) == len(set(host_ports)), "two units on one host port"
+
+
+def test_publish_false_publishes_nothing():
+    env = render_env(on_docker({"maestro:components": {"engine": {}, "hive": {}}}, publish=False))
+    assert not any(c.inputs.get("ports") for c in containers(env).values())
+    assert "engine_url" not in env.outputs
+
+
+def test_another_bind_address_is_a_warning(tmp_path, capsys):
+    path = tmp_path / "Pulumi.vm.yaml"
+    config = on_docker({"maestro:components": {"engine": {}}}, bind_address="0.0.0.0")
+    path.write_text(yaml.safe_dump({"config": config}))
+    assert cli.main(["check", str(path)]) == 0
+    assert "warning: maestro:docker.bind_address: 0.0.0.0 is not loopback" in capsys.readouterr().err
+    env = render_env(yaml.safe_load(path.read_text())["config"])
+    assert containers(env)["engine"].inputs["ports"][0]["ip"] == "0.0.0.0"
+
+
+def test_containers_run_hardened_with_limits_and_health_checks(both):
+    _, docker = both
+    for name, c in containers(docker).items():
+        i = c.inputs
+        assert i["user"] == "10001:10001", name
+        assert i["capabilities"] == {"drops": ["ALL"]} and i["securityOpts"] == ["no-new-privileges:true"], name
+        assert i["memory"] > 0 and float(i["cpus"]) > 0, name
+        # Docker cannot copy files into a read-only root: only units with files keep it writable.
+        assert i["readOnly"] is (not i.get("uploads")), name
+        if name == "quality-fabric-runner":
+            assert i["restart"] == "no" and i["mustRun"] is False and i["attach"] is True
+        else:
+            assert i["restart"] == "unless-stopped" and i["wait"] is True and i["healthcheck"]["tests"], name
+
+
+def test_a_unit_starts_after_what_it_calls(both):
+    _, docker = both
+    run = docker.run
+    name_of = {r.urn: r.name for r in run.registered if r.type == CONTAINER}
+    after = {r.name: {name_of[d] for d in r.dependencies if d in name_of} for r in run.registered if r.type == CONTAINER}
+    assert after["engine"] == {"engine-db"}
+    assert after["hive"] == {"engine"}
+    assert after["quality-fabric-runner"] == {"engine", "frontend"}
+    assert after["quality-fabric-ui"] == {"quality-fabric-api"}
+    assert after["frontend"] == set(), "the browser calls the engine, not the frontend's container"
+
+
+def test_data_volumes_are_protected_and_reports_are_not(both):
+    _, docker = both
+    volumes = {r.name: r for r in docker.run.registered if r.type == "docker:index/volume:Volume"}
+    assert set(volumes) == {"engine-db-data-0", "ml-platform-data-0", "registry-data-0", "quality-fabric-runner-reports"}
+    for name, volume in volumes.items():
+        keep = not name.endswith("-reports")
+        assert (volume.protect, volume.retain_on_delete) == (keep, keep), name
+    assert volumes["engine-db-data-0"].inputs["name"] == "maestro-staging-engine-db-data-0"
+
+
+def test_a_product_built_from_local_source(tmp_path):
+    from maestro_deploy.stack_file import PROJECT_ROOT
+
+    config = on_docker({"maestro:components": {"engine": {"image": "maestro-engine:dev", "build": {"context": "../maestro-engine", "args": {"PIP_INDEX_URL": "http://pypi.localhost:8081/simple"}}}}})
+    env = render_env(config)
+    (image,) = [r for r in env.run.registered if r.type == "docker:index/image:Image"]
+    assert image.inputs["imageName"] == "maestro-engine:dev" and image.inputs["skipPush"] is True
+    assert image.inputs["build"]["context"] == str((PROJECT_ROOT / "../maestro-engine").resolve())
+    assert containers(env)["engine"].inputs["image"] == "maestro-engine:dev"
+    service = compose_export(env.run).compose["services"]["engine"]
+    assert service["build"] == {"context": image.inputs["build"]["context"], "args": {"PIP_INDEX_URL": "http://pypi.localhost:8081/simple"}}
+
+
+def test_every_docker_resource_has_the_stacks_label_for_cleanup():
+    env = stack_env("smoke")
+    for r in env.run.registered:
+        if r.type in (CONTAINER, "docker:index/volume:Volume", "docker:index/network:Network"):
+            assert labels_of(r)["maestro.stack"] == "smoke", r.name
+
+
+def test_compose_export_writes_what_the_platform_registers(tmp_path):
+    out, state = tmp_path / "out", tmp_path / "state"
+    path = tmp_path / "Pulumi.staging.yaml"  # staging less its replicas: one container per unit
+    path.write_text(yaml.safe_dump({"config": without_replicas(staging_config())}))
+    assert cli.main(["render", str(path), "--platform", "docker", "--out", str(out), "--state", str(state)]) == 0
+    compose = yaml.safe_load((out / "compose.yaml").read_text())
+    env = render_env(on_docker(without_replicas(staging_config())), "staging")
+    boxes = containers(env)
+    assert set(compose["services"]) == set(boxes)
+    for name, service in compose["services"].items():
+        c = boxes[name].inputs
+        assert service["image"] == c["image"] and service["container_name"] == c["name"]
+        plain = {k: v for k, v in env_of(boxes[name]).items() if k not in secret_keys(boxes[name])}
+        assert service.get("environment", {}) == plain, name
+        assert service["networks"] == {"maestro-staging": {"aliases": c["networksAdvanced"][0]["aliases"]}}
+    assert compose["services"]["engine"]["depends_on"] == {"engine-db": {"condition": "service_healthy"}}
+    assert compose["networks"] == {"maestro-staging": {"name": "maestro-staging", "driver": "bridge", "labels": {"maestro.stack": "staging"}}}
+    assert set(compose["volumes"]) == {"maestro-staging-engine-db-data-0", "maestro-staging-ml-platform-data-0", "maestro-staging-registry-data-0"}
+
+
+def test_compose_keeps_secrets_out_of_compose_yaml_and_private(tmp_path):
+    out, state = tmp_path / "out", tmp_path / "state"
+    cli.main(["render", "smoke", "--out", str(out), "--state", str(state)])
+    (password,) = yaml.safe_load((state / "smoke.generated.json").read_text()).values()
+    assert len(password) == 32 and password != GENERATED_SECRET
+    assert password not in (out / "compose.yaml").read_text()
+    assert (out / "secrets/engine.env").read_text() == f"DATABASE_URL=postgresql://maestro:{password}@engine-db:5432/maestro\n"
+    assert "maestro.secret-env" not in (out / "compose.yaml").read_text()
+    assert (out / "secrets/engine-db/run/secrets/postgres-password").read_text() == password
+    assert stat.S_IMODE(os.stat(out / "secrets").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(out / "secrets/engine.env").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(state / "smoke.generated.json").st_mode) == 0o600
+
+
+def test_a_generated_password_survives_a_re_render(tmp_path):
+    """The bundled database keeps the password it was initialised with."""
+    state = tmp_path / "state"
+    cli.main(["render", "smoke", "--out", str(tmp_path / "a"), "--state", str(state)])
+    cli.main(["render", "smoke", "--out", str(tmp_path / "b"), "--state", str(state)])
+    cli.main(["render", "smoke", "--out", str(tmp_path / "c"), "--state", str(tmp_path / "other")])
+    first, again, fresh = ((tmp_path / d / "secrets/engine.env").read_text() for d in "abc")
+    assert first == again and first != fresh
+
+
+def test_the_reference_image_listens_where_the_catalog_says():
+    import sys
+
+    from components.catalog import load_catalog
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "reference"))
+    from app import ROLES
+
+    catalog = load_catalog()
+    for product, defaults in catalog.items():
+        for component, unit in defaults.units.items():
+            role = product if len(defaults.units) == 1 else f"{product}-{component}"
+            assert ROLES[role] == unit.port, role
+    assert ROLES["database"] == catalog["engine"].database.port
