@@ -19,6 +19,7 @@ class DataVolume:
     path: str
     size: str
     storage_class: Optional[str] = None
+    existing: Optional[str] = None  # a volume the platform mounts but never creates or deletes
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,12 @@ class ServiceUnit:
     data: list[DataVolume] = field(default_factory=list)
     args: Optional[list[str]] = None
     build: Optional[BuildSource] = None  # where `image` comes from, when it is built here
-    # What the unit's own process calls: unit names in the stack, or external URLs.
+    # What the unit's own process calls: unit names in the stack, or external URLs (an
+    # Output when read from another stack; never one with credentials in it).
     # Network rules follow these edges and nothing else.
-    calls: list[str] = field(default_factory=list)
+    calls: list[pulumi.Input[str]] = field(default_factory=list)
     # What the unit hands to browsers to call (the frontend's API base): drawn, never a network rule.
-    browser_calls: list[str] = field(default_factory=list)
+    browser_calls: list[pulumi.Input[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -5,46 +5,71 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from .errors import ConfigError, Problem
 from .local_run import LocalRunError
+from .environment import environment_problems, load_stack_outputs
+from .secure_values import reveal_offline, top_level_keys
+from .settings import StackSettings
 from .stack_file import read_stack_config, resolve_stack_path
-from .validation import parse_settings, products, warnings
+from .validation import parse_settings, products
 
 EXIT_INVALID = 2
 EXIT_INFRASTRUCTURE = 3
 STATE_DIR = Path(".maestro-state")
 
 
-def _load(stack: str) -> tuple[str, dict[str, Any]]:
-    name, path = resolve_stack_path(stack)
+@dataclass
+class Loaded:
+    name: str
+    config: dict[str, Any]
+    settings: StackSettings
+    stack_outputs: Optional[dict[str, dict[str, Any]]]
+
+    def run(self, config: Optional[dict[str, Any]] = None, generated: Optional[dict[str, str]] = None):
+        """The program under mocks, with encrypted values marked secret as the CLI would."""
+        from .render import run_stack
+
+        config = self.config if config is None else config
+        _, secure = reveal_offline(config)
+        return run_stack(self.name, config, top_level_keys(secure), generated, self.stack_outputs)
+
+
+def _load(args: argparse.Namespace) -> Loaded:
+    """Read and check a stack, references and compatibility included: nothing runs unless it is valid."""
+    name, path = resolve_stack_path(args.stack)
     config = read_stack_config(path)
-    for warning in warnings(parse_settings(config)):
+    settings = parse_settings(config)
+    stack_outputs = load_stack_outputs(getattr(args, "stack_outputs", None))
+    errors, found = environment_problems(settings, stack_outputs)
+    if errors:
+        raise ConfigError(errors)
+    for warning in found:
         print(f"warning: {warning}", file=sys.stderr)
-    return name, config
+    return Loaded(name, config, settings, stack_outputs)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    name, config = _load(args.stack)
-    settings = parse_settings(config)
-    keys = [key for _, key, _ in products(settings)]
-    print(f"{name}: valid ({settings.platform}; {', '.join(keys) or 'no products'})")
+    loaded = _load(args)
+    keys = [key for _, key, _ in products(loaded.settings)]
+    print(f"{loaded.name}: valid ({loaded.settings.platform}; {', '.join(keys) or 'no products'})")
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .render import manifests, run_stack, write_manifests
+    from .render import manifests, write_manifests
 
-    name, config = _load(args.stack)
+    loaded = _load(args)
     if args.platform:
-        config = on_platform(config, args.platform)
-        parse_settings(config)
-    if (args.platform or parse_settings(config).platform) == "docker":
-        return render_compose(name, config, Path(args.out), Path(args.state))
-    written = write_manifests(manifests(run_stack(name, config)), Path(args.out))
-    print(f"{name}: wrote {len(written)} Kubernetes objects to {args.out}")
+        loaded.config = on_platform(loaded.config, args.platform)
+        loaded.settings = parse_settings(loaded.config)
+    if loaded.settings.platform == "docker":
+        return render_compose(loaded, Path(args.out), Path(args.state))
+    written = write_manifests(manifests(loaded.run()), Path(args.out))
+    print(f"{loaded.name}: wrote {len(written)} Kubernetes objects to {args.out}")
     return 0
 
 
@@ -59,20 +84,26 @@ def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
     return moved
 
 
-def render_compose(name: str, config: dict[str, Any], out: Path, state: Path) -> int:
-    compose, services = write_compose(name, config, out, state)
+def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
+    compose, services = write_compose(loaded, out, state)
+    name = loaded.name
     print(f"{name}: wrote {compose} ({services} services); up: docker-compose -p maestro-{name} -f {compose} up -d")
     return 0
 
 
-def write_compose(name: str, config: dict[str, Any], out: Path, state: Path) -> tuple[Path, int]:
-    """Render `config` for Docker into `out`: compose.yaml, its files, and outputs.json (the stack outputs)."""
+def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
+    """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack outputs)."""
     from .compose import compose_export, load_generated, save_generated, write_export
-    from .render import run_stack
 
-    store = state / f"{name}.generated.json"
+    _, secure = reveal_offline(loaded.config)
+    if secure:
+        # Compose runs for real, and nothing offline can decrypt a Pulumi secret.
+        raise ConfigError(
+            [Problem(p, "encrypted; a Compose export needs its value, so deploy this stack with pulumi up") for p in sorted(secure)]
+        )
+    store = state / f"{loaded.name}.generated.json"
     generated = load_generated(store)
-    run = run_stack(name, on_platform(config, "docker"), generated=generated)
+    run = loaded.run(on_platform(loaded.config, "docker"), generated)
     save_generated(store, generated)
     export = compose_export(run)
     compose = write_export(export, out)
@@ -83,9 +114,10 @@ def write_compose(name: str, config: dict[str, Any], out: Path, state: Path) -> 
 def cmd_compose_up(args: argparse.Namespace) -> int:
     from .local_run import Compose
 
-    name, config = _load(args.stack)
+    loaded = _load(args)
+    name = loaded.name
     out = Path(args.out or f"out/{name}-compose")
-    write_compose(name, config, out, Path(args.state))
+    write_compose(loaded, out, Path(args.state))
     compose = Compose(name, out)
     print(f"{name}: starting {len(compose.services())} containers on the local Docker engine")
     compose.up()
@@ -114,10 +146,9 @@ def cmd_compose_down(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from .graph import mermaid
-    from .render import run_stack
 
-    name, config = _load(args.stack)
-    print(mermaid(name, run_stack(name, config).outputs["wiring"]), end="")
+    loaded = _load(args)
+    print(mermaid(loaded.name, loaded.run().outputs["wiring"]), end="")
     return 0
 
 
@@ -134,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a stack's config; exit 2 with every error")
     check.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     check.set_defaults(func=cmd_check)
+    stack_outputs = "offline values of referenced stacks' outputs: JSON {\"org/project/stack\": {\"engine_url\": ...}}"
     render = sub.add_parser("render", help="write every Kubernetes object the stack registers (offline preview)")
     render.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     render.add_argument("--out", required=True, help="directory for the YAML files (or compose.yaml)")
@@ -161,6 +193,8 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--out", help="the Compose export's directory (default: out/<stack>-compose)")
         command.set_defaults(func=func)
     up.add_argument("--state", default=str(STATE_DIR), help="where generated passwords are kept")
+    for command in (check, render, graph, up):
+        command.add_argument("--stack-outputs", metavar="FILE", help=stack_outputs)
     schema = sub.add_parser("schema", help="print the JSON Schema of stack files")
     schema.set_defaults(func=cmd_schema)
     return p

@@ -40,11 +40,16 @@ class Registered:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, generated: Optional[dict[str, str]]):
+    def __init__(self, generated: Optional[dict[str, str]], stack_outputs: Optional[dict[str, dict[str, Any]]]):
         self.generated = generated
+        self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            # What `--stack-outputs FILE` says the referenced stack exports.
+            name = args.inputs["name"]
+            return name, {"name": name, "outputs": self.stack_outputs.get(name, {}), "secretOutputNames": []}
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = rpc.wrap_rpc_secret(self._password(args.name, int(args.inputs.get("length", 32))))
         return f"{args.name}-id", state
@@ -101,13 +106,15 @@ def run_program(
     program: Callable[[], Optional[dict[str, Any]]],
     secret_keys: Optional[list[str]] = None,
     generated: Optional[dict[str, str]] = None,
+    stack_outputs: Optional[dict[str, dict[str, Any]]] = None,
 ) -> Run:
     """Run `program` under mocks with `config` set as the Pulumi CLI would set it.
 
     `generated`, if given, holds the real values of generated passwords by resource
     name; missing ones are generated into it. Without it, they are a placeholder.
+    `stack_outputs` are what referenced stacks export: {"org/project/stack": {...}}.
     """
-    mocks = _Mocks(generated)
+    mocks = _Mocks(generated, stack_outputs)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # The CLI hands the program every value as a string, objects as JSON.

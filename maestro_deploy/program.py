@@ -22,6 +22,9 @@ from components.unit import Platform
 
 from .settings import Docker, StackSettings
 from .graph import describe_wiring
+from .compatibility import check
+from .environment import deployed
+from .references import References
 from .validation import SINGLE_REPLICA, parse_settings, products, warnings
 
 
@@ -45,12 +48,18 @@ def read_pulumi_config() -> dict[str, Any]:
 def main() -> dict[str, Any]:
     from .errors import ConfigError
 
+    from pulumi.runtime.config import is_config_secret
+
+    raw = read_pulumi_config()
     try:
-        settings = parse_settings(read_pulumi_config())
+        settings = parse_settings(raw, frozenset(key for key in raw if is_config_secret(key)))
+        incompatible, unchecked = check(deployed(settings))
+        if incompatible:
+            raise ConfigError(incompatible)
     except ConfigError as err:
         # RunError is reported as its message alone: no traceback, nothing registered.
         raise pulumi.RunError(f"invalid stack config:\n{err}") from None
-    for warning in warnings(settings):
+    for warning in warnings(settings) + unchecked:
         pulumi.log.warn(str(warning))
     outputs = build(pulumi.get_stack(), settings)
     for name, value in outputs.items():
@@ -58,13 +67,13 @@ def main() -> dict[str, Any]:
     return outputs
 
 
-def make_platform(stack: str, settings: StackSettings) -> Platform:
+def make_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     if settings.platform == "docker":
-        return make_docker_platform(stack, settings)
-    return make_kubernetes_platform(stack, settings)
+        return make_docker_platform(stack, settings, labels)
+    return make_kubernetes_platform(stack, settings, labels)
 
 
-def make_docker_platform(stack: str, settings: StackSettings) -> Platform:
+def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     import pulumi_docker
 
     from components.docker.platform import DockerExposure, DockerPlatform
@@ -73,11 +82,11 @@ def make_docker_platform(stack: str, settings: StackSettings) -> Platform:
     # An explicit provider: the daemon is the one the stack names, else DOCKER_HOST or the local one.
     provider = pulumi_docker.Provider("docker", host=d.host)
     return DockerPlatform(
-        stack, provider, DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish)
+        stack, provider, DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish), labels=labels
     )
 
 
-def make_kubernetes_platform(stack: str, settings: StackSettings) -> Platform:
+def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     from pulumi_kubernetes.provider import Provider
 
     from components.kubernetes.platform import Exposure, KubernetesPlatform
@@ -97,6 +106,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings) -> Platform:
             cluster_issuer=tls.cluster_issuer if tls else None,
             ingress_namespace=k.ingress_namespace,
         ),
+        labels=labels,
     )
 
 
@@ -119,7 +129,9 @@ def with_size_defaults(settings: StackSettings) -> StackSettings:
 def build(stack: str, settings: StackSettings) -> dict[str, Any]:
     """Register every product the settings ask for; return the stack outputs."""
     c = with_size_defaults(settings).components
-    platform = make_platform(stack, settings)
+    refs = References()
+    gate = refs.compatibility_gate(settings)
+    platform = make_platform(stack, settings, {"maestro.dev/compatibility": gate} if gate else {})
     catalog = load_catalog()
     outputs: dict[str, Any] = {"platform": settings.platform}
     versions: dict[str, str] = {}
@@ -133,14 +145,14 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
 
     frontend = None
     if c.frontend:
-        external = c.frontend.backend
+        external = refs.url(c.frontend.backend) if c.frontend.backend else None
         frontend = Frontend(
             "frontend",
             FrontendArgs(
                 platform=platform,
                 settings=c.frontend,
-                api_base=external.url if external else engine.public_api_url,
-                backend=external.url if external else "engine",
+                api_base=external or engine.public_api_url,
+                backend=external or "engine",
             ),
         )
         outputs["frontend_url"] = frontend.public_url
@@ -148,23 +160,23 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         versions["frontend"] = c.frontend.version or catalog["frontend"].version
 
     if c.hive:
-        external = c.hive.engine
+        external = refs.url(c.hive.engine) if c.hive.engine else None
         Hive(
             "hive",
             HiveArgs(
                 platform=platform,
                 settings=c.hive,
-                api_base=external.url if external else engine.api_url,
+                api_base=external or engine.api_url,
                 templates_path=c.hive.templates_path or catalog["engine"].templates_path,
-                calls=[external.url] if external else ["engine"],
+                calls=[external or "engine"],
             ),
         )
         versions["hive"] = c.hive.version or catalog["hive"].version
 
     if qf := c.quality_fabric:
         target = qf.target
-        api_base = target.api_base if target and target.api_base else None
-        frontend_url = target.frontend_url if target and target.frontend_url else None
+        api_base = refs.url(target.api_base) if target and target.api_base else None
+        frontend_url = refs.url(target.frontend_url) if target and target.frontend_url else None
         calls = [url for url in (api_base, frontend_url) if url is not None]
         depends_on = []
         if api_base is None:

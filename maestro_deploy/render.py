@@ -15,10 +15,14 @@ MASK = "[secret]"
 
 
 def run_stack(
-    stack: str, config: dict[str, Any], secret_keys: list[str] | None = None, generated: dict[str, str] | None = None
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str] | None = None,
+    generated: dict[str, str] | None = None,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> Run:
     """Evaluate the real program (`__main__`'s `main`) with a stack's config."""
-    return run_program(stack, config, main, secret_keys, generated)
+    return run_program(stack, config, main, secret_keys, generated, stack_outputs)
 
 
 def _clean(value: Any) -> Any:

@@ -8,9 +8,9 @@ JSON Schema of `StackSettings` for editors.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...
@@ -18,6 +18,8 @@ QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$"
 DIGEST = r"^sha256:[a-f0-9]{64}$"
+STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
+OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 IMAGE = r"^[a-z0-9]+([._/:-]?[a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {
@@ -26,6 +28,8 @@ PATTERN_MEANING = {
     ENV_NAME: "expected an environment variable name: letters, digits and '_', not starting with a digit",
     VERSION: "expected a version such as 1.2.3 or v2.3.2",
     DIGEST: "expected sha256: followed by 64 lowercase hex digits",
+    STACK_NAME: "expected a stack name: org/project/stack, project/stack or stack",
+    OUTPUT_NAME: "expected a stack output name such as engine_url",
     IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
 }
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
@@ -45,6 +49,12 @@ def _http_url(value: str) -> str:
 def _hostname(value: str) -> str:
     if not _HOSTNAME.match(value):
         raise ValueError("expected a lowercase DNS name with at least two labels, like staging.example.com")
+    return value
+
+
+def _database_url(value: str) -> str:
+    if not re.match(r"^postgres(ql)?://([^@/\s]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$", value):
+        raise ValueError("expected a PostgreSQL URL: postgresql://user:password@host:5432/database")
     return value
 
 
@@ -115,38 +125,70 @@ class Product(Strict):
     build: Optional[Build] = Field(
         None, description="Docker platform only: build the image from local source; `image` then names the result."
     )
+    allow_incompatible: bool = Field(
+        False, description="Deploy despite config/compatibility-matrix.yaml, with a warning."
+    )
 
 
-class UrlRef(Strict):
-    url: HttpUrlStr
+def _endpoint_from_string(value):
+    # Wherever a URL goes, a plain string is the URL itself.
+    return {"url": value} if isinstance(value, str) else value
+
+
+class Endpoint(Strict):
+    """A URL, given as such or read from another stack's output (a `pulumi.StackReference`)."""
+
+    url: Optional[HttpUrlStr] = None
+    stack: Optional[Annotated[str, Field(pattern=STACK_NAME)]] = Field(
+        None, description="Another stack, as org/project/stack (or project/stack, stack)."
+    )
+    output: Optional[Annotated[str, Field(pattern=OUTPUT_NAME)]] = Field(
+        None, description="The stack output that holds the URL, such as engine_url."
+    )
+
+
+EndpointInput = Annotated[
+    Endpoint, BeforeValidator(_endpoint_from_string, json_schema_input_type=Union[HttpUrlStr, Endpoint])
+]
 
 
 class Database(Strict):
-    bundled: Literal[True] = Field(True, description="A PostgreSQL in the stack, on protected storage.")
+    """Exactly one of: a bundled PostgreSQL, or an external one by URL."""
+
+    bundled: Optional[bool] = Field(None, description="true: a PostgreSQL in the stack, on protected storage.")
     image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
-        None, description="Replaces the catalog's PostgreSQL image (a stand-in in smoke tests)."
+        None, description="With bundled: replaces the catalog's PostgreSQL image (a stand-in in smoke tests)."
+    )
+    url: Optional[Annotated[str, AfterValidator(_database_url)]] = Field(
+        None,
+        description="An external PostgreSQL's URL: a Pulumi secret only (pulumi config set --secret --path ...).",
     )
 
 
 class Engine(Product):
-    database: Optional[Database] = None
+    database: Optional[Database] = Field(None, description="Omitted: {bundled: true}.")
+    cors_origins: list[HttpUrlStr] = Field(
+        default_factory=list, description="Origins of third-party frontends whose browsers may call the API."
+    )
     templates_path: Optional[str] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
 
 
 class Frontend(Product):
-    backend: Optional[UrlRef] = Field(
-        None, description="The API base a browser calls; omitted: this stack's engine."
+    backend: Optional[EndpointInput] = Field(
+        None, description="The API base a browser calls, a URL or {stack, output}; omitted: this stack's engine."
     )
 
 
 class Hive(Product):
-    engine: Optional[UrlRef] = Field(None, description="The engine API base; omitted: this stack's engine.")
+    engine: Optional[EndpointInput] = Field(
+        None, description="The engine API base, a URL or {stack, output}; omitted: this stack's engine."
+    )
     templates_path: Optional[str] = None
 
 
 class Target(Strict):
-    api_base: Optional[HttpUrlStr] = None
-    frontend_url: Optional[HttpUrlStr] = None
+    api_base: Optional[EndpointInput] = Field(None, description="A URL or {stack, output}.")
+    frontend_url: Optional[EndpointInput] = Field(None, description="A URL or {stack, output}.")
 
 
 TestSuite = Literal["unit", "integration", "e2e"]
@@ -159,8 +201,14 @@ class QualityFabric(Product):
 
 
 class Storage(Strict):
+    """Exactly one of: storage the stack creates (bundled), or an existing volume it only mounts."""
+
+    bundled: Optional[bool] = Field(None, description="true (the default): a volume of the stack's own, protected.")
     size: Optional[Quantity] = None
     storage_class: Optional[str] = None
+    existing: Optional[DnsLabel] = Field(
+        None, description="An existing PersistentVolumeClaim (Kubernetes) or named volume (Docker): never created or deleted."
+    )
 
 
 class MlPlatform(Product):

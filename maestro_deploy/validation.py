@@ -10,13 +10,14 @@ from pydantic import BaseModel, ValidationError
 from components.catalog import load_catalog
 
 from .errors import ConfigError, Problem
+from .secure_values import SECRET_PATHS, reveal_offline
 from .settings import PATTERN_MEANING, StackSettings
 
 NAMESPACE = "maestro"
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 # Environment variables that the wiring sets; `env` may not shadow them.
 WIRED_ENV = {
-    "engine": {"MAESTRO_TEMPLATES_PATH", "DATABASE_URL"},
+    "engine": {"MAESTRO_TEMPLATES_PATH", "DATABASE_URL", "MAESTRO_CORS_ORIGINS"},
     "frontend": {"VITE_MAESTRO_API_BASE"},
     "hive": {"MAESTRO_API_BASE", "MAESTRO_TEMPLATES_PATH"},
     "quality-fabric": {"QF_TEST_CONFIG", "QF_RESULTS_DIR"},
@@ -27,10 +28,15 @@ WIRED_ENV = {
 SINGLE_REPLICA = {"ml-platform", "registry"}
 
 
-def parse_settings(raw: dict[str, Any]) -> StackSettings:
-    """Validate a stack's `config:` map (keys as `maestro:components`)."""
+def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackSettings:
+    """Validate a stack's `config:` map (keys as `maestro:components`).
+
+    `secret_keys`: the config keys the Pulumi CLI marked secret (values arrive decrypted);
+    offline, encrypted `{secure: ...}` values tell it exactly.
+    """
     problems: list[Problem] = []
     ours: dict[str, Any] = {}
+    raw, secure = reveal_offline(raw)
     for key, value in raw.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -44,6 +50,7 @@ def parse_settings(raw: dict[str, Any]) -> StackSettings:
         problems.extend(_from_pydantic(err))
         raise ConfigError(problems) from None
     problems.extend(_cross_checks(settings))
+    problems.extend(_plain_secrets(ours, secure, secret_keys))
     if problems:
         raise ConfigError(problems)
     return settings
@@ -89,6 +96,15 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 yield Problem(f"{path}.replicas", "conflicts with autoscaling: give min_replicas instead")
             if product.autoscaling.min_replicas > product.autoscaling.max_replicas:
                 yield Problem(f"{path}.autoscaling.min_replicas", "must not exceed max_replicas")
+    yield from _external_services(c)
+    if c.frontend:
+        yield from _endpoint_problems("maestro:components.frontend.backend", c.frontend.backend)
+    if c.hive:
+        yield from _endpoint_problems("maestro:components.hive.engine", c.hive.engine)
+    if c.quality_fabric and c.quality_fabric.target:
+        for field in ("api_base", "frontend_url"):
+            endpoint = getattr(c.quality_fabric.target, field)
+            yield from _endpoint_problems(f"maestro:components.quality-fabric.target.{field}", endpoint)
     if c.frontend and c.frontend.backend is None:
         if c.engine is None:
             yield Problem(
@@ -120,6 +136,55 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 "maestro:components.quality-fabric.target.frontend_url",
                 "required by the e2e suite: this stack has no frontend, so name the one to test",
             )
+
+
+def _plain_secrets(ours: dict[str, Any], secure: set[str], secret_keys: frozenset[str]) -> Iterator[Problem]:
+    for path in SECRET_PATHS:
+        key, _, rest = path.partition(".")
+        value: Any = ours.get(key)
+        for part in rest.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        full = f"{NAMESPACE}:{path}"
+        if full not in secure and f"{NAMESPACE}:{key}" not in secret_keys:
+            yield Problem(
+                full,
+                f"must be a Pulumi secret, not plain text: pulumi config set --secret --path '{full}' <value>",
+            )
+
+
+def _endpoint_problems(path: str, endpoint: Any) -> Iterator[Problem]:
+    if endpoint is None:
+        return
+    if endpoint.url is not None and (endpoint.stack or endpoint.output):
+        yield Problem(path, "give url, or stack and output, not both")
+    elif endpoint.url is None and not (endpoint.stack and endpoint.output):
+        yield Problem(path, "give url, or stack and output (another stack's output that holds the URL)")
+
+
+def _exactly_one(path: str, bundled: Any, external: Any, external_key: str) -> Iterator[Problem]:
+    if bundled and external is not None:
+        yield Problem(path, f"give bundled: true or {external_key}, not both")
+    elif not bundled and external is None:
+        yield Problem(path, f"give bundled: true or {external_key}")
+
+
+def _external_services(c: Any) -> Iterator[Problem]:
+    if c.engine and (db := c.engine.database) is not None:
+        path = "maestro:components.engine.database"
+        yield from _exactly_one(path, db.bundled, db.url, "url")
+        if db.image and not db.bundled:
+            yield Problem(f"{path}.image", "only with bundled: true")
+    for key, product in (("ml-platform", c.ml_platform), ("registry", c.registry)):
+        storage = product.storage if product else None
+        if storage is None:
+            continue
+        path = f"maestro:components.{key}.storage"
+        bundled = storage.bundled if storage.bundled is not None else storage.existing is None
+        yield from _exactly_one(path, bundled, storage.existing, "existing")
+        if storage.existing and (storage.size or storage.storage_class):
+            yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
 
 
 def warnings(s: StackSettings) -> list[Problem]:
@@ -158,7 +223,8 @@ def _from_pydantic(err: ValidationError) -> Iterator[Problem]:
             pattern = (e.get("ctx") or {}).get("pattern")
             message = PATTERN_MEANING.get(pattern) or e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            if isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
+            secret = path.removeprefix(f"{NAMESPACE}:") in SECRET_PATHS
+            if not secret and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
                 message += f" (got {got!r})"
             yield Problem(path, message)
 

@@ -31,6 +31,7 @@ class DockerPlatform:
         exposure: DockerExposure,
         protect_data: bool = True,
         parent: Optional[pulumi.Resource] = None,
+        labels: Optional[dict[str, pulumi.Input[str]]] = None,
     ):
         self.stack = stack
         self.exposure = exposure
@@ -44,7 +45,10 @@ class DockerPlatform:
             "network",
             name=self.prefix,
             driver="bridge",
-            labels=[docker.NetworkLabelArgs(label="maestro.stack", value=stack)],
+            # `labels` may be Outputs that must resolve first: every container waits for the network.
+            labels=[
+                docker.NetworkLabelArgs(label=k, value=v) for k, v in {"maestro.stack": stack, **(labels or {})}.items()
+            ],
             opts=pulumi.ResourceOptions(provider=provider, parent=parent),
         )
 
@@ -77,7 +81,7 @@ class DockerPlatform:
                 bind_address=self.exposure.bind_address,
                 publish=self.public_alias(unit) is not None,
                 # Start after what it calls is healthy: the edges of the wiring graph, nothing more.
-                after=[self._containers[name] for name in unit.calls if name in self._containers],
+                after=[self._containers[name] for name in unit.calls if isinstance(name, str) and name in self._containers],
                 protect_data=self.protect_data,
             ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"docker": self._provider}),

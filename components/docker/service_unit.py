@@ -72,7 +72,9 @@ class DockerServiceUnit(pulumi.ComponentResource):
         container_labels = {**labels, **({"maestro.secret-env": ",".join(sorted(unit.secret_env))} if unit.secret_env else {})}
         image = self._image(unit)
         volumes = [
-            docker.ContainerVolumeArgs(volume_name=self._volume(f"{name}-data-{i}", args, labels).name, container_path=v.path)
+            docker.ContainerVolumeArgs(
+                volume_name=v.existing or self._volume(f"{name}-data-{i}", args, labels).name, container_path=v.path
+            )
             for i, v in enumerate(unit.data)
         ]
         if unit.reports:

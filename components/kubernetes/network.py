@@ -26,9 +26,12 @@ DNS_EGRESS = {
 }
 
 
+DEFAULT_PORTS = {"https": 443, "git": 443, "ssh": 22, "postgresql": 5432, "postgres": 5432, "redis": 6379, "amqp": 5672}
+
+
 def _external_port(url: str) -> int:
     parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme in ("https", "git") else 22 if parts.scheme == "ssh" else 80)
+    return parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
 class NetworkRules(pulumi.ComponentResource):
@@ -70,7 +73,7 @@ class NetworkRules(pulumi.ComponentResource):
         rules = [
             {"from": [{"podSelector": {"matchLabels": selector(caller)}}], "ports": ports}
             for caller in units
-            if unit.name in caller.calls
+            if any(isinstance(call, str) and call == unit.name for call in caller.calls)
         ]
         if unit.public_host and ingress_namespace:
             namespace = {"matchLabels": {"kubernetes.io/metadata.name": ingress_namespace}}
@@ -81,7 +84,7 @@ class NetworkRules(pulumi.ComponentResource):
     def _egress(unit, by_name, selector) -> list[dict[str, Any]]:
         rules = []
         for target in unit.calls:
-            if target in by_name:
+            if isinstance(target, str) and target in by_name:
                 callee = by_name[target]
                 rules.append(
                     {
@@ -90,8 +93,8 @@ class NetworkRules(pulumi.ComponentResource):
                     }
                 )
             else:
-                # Outside the cluster: any address, on the URL's port only.
-                rules.append(
-                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": _external_port(target)}]}
-                )
+                # Outside the cluster: any address, on the URL's port only (a URL read
+                # from another stack is known at deployment, hence the Output).
+                port = pulumi.Output.from_input(target).apply(_external_port)
+                rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": port}]})
         return rules

@@ -30,6 +30,7 @@ class KubernetesPlatform:
         exposure: Exposure,
         protect_data: bool = True,
         parent: Optional[pulumi.Resource] = None,
+        labels: Optional[dict[str, pulumi.Input[str]]] = None,
     ):
         self.stack = stack
         self.namespace = namespace
@@ -40,7 +41,11 @@ class KubernetesPlatform:
         self._parent = parent
         self.namespace_resource = Namespace(
             namespace,
-            metadata={"name": namespace, "labels": {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack}},
+            # `labels` may be Outputs that must resolve first: everything in the namespace waits for them.
+            metadata={
+                "name": namespace,
+                "labels": {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack, **(labels or {})},
+            },
             opts=pulumi.ResourceOptions(provider=provider, parent=parent),
         )
 

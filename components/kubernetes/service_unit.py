@@ -110,7 +110,8 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
         env_secret = secret("-env", unit.secret_env)
         files_secret = secret("-secret-files", {file_key(p): v for p, v in unit.secret_files.items()})
         claims = [
-            PersistentVolumeClaim(
+            volume.existing
+            or PersistentVolumeClaim(
                 f"{name}-data-{i}",
                 metadata=meta(f"-data-{i}"),
                 spec={
@@ -132,7 +133,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             config_map.metadata["name"] if config_map else None,
             env_secret,
             files_secret,
-            [claim.metadata["name"] for claim in claims],
+            [claim if isinstance(claim, str) else claim.metadata["name"] for claim in claims],
         )
         workload_meta = {**meta(), "annotations": policy_exceptions(unit)}
         if unit.kind == "task":

@@ -31,8 +31,8 @@ def unit_from_catalog(
     env: Optional[dict[str, pulumi.Input[str]]] = None,
     secret_env: Optional[dict[str, pulumi.Input[str]]] = None,
     files: Optional[dict[str, pulumi.Input[str]]] = None,
-    calls: Optional[list[str]] = None,
-    browser_calls: Optional[list[str]] = None,
+    calls: Optional[list[pulumi.Input[str]]] = None,
+    browser_calls: Optional[list[pulumi.Input[str]]] = None,
     storage: Optional[Storage] = None,
     args: Optional[list[str]] = None,
 ) -> ServiceUnit:
@@ -43,6 +43,7 @@ def unit_from_catalog(
             path=path,
             size=(storage.size if storage and storage.size else size),
             storage_class=storage.storage_class if storage else None,
+            existing=storage.existing if storage else None,
         )
         for path, size in unit.data.items()
     ]

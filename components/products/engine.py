@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_random
@@ -14,6 +15,13 @@ from components.unit import DataVolume, Platform, ServiceUnit
 from maestro_deploy import settings
 
 KEY = "engine"
+
+
+def without_credentials(url: str) -> str:
+    """scheme://host:port of a URL: enough for a network rule and a diagram, nothing secret."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 PASSWORD_FILE = "/run/secrets/postgres-password"
 
 
@@ -32,17 +40,27 @@ class Engine(pulumi.ComponentResource):
     def __init__(self, name: str, args: EngineArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:engine:Engine", name, None, opts)
         defaults = load_catalog()[KEY]
-        database = self._database(args.platform, args.settings.database)
+        options = args.settings.database
+        if options is not None and options.url is not None:
+            # An external PostgreSQL: its URL, a secret, reaches the engine only through a Secret.
+            database = pulumi.Output.secret(options.url)
+            database_calls = [without_credentials(options.url)]
+        else:
+            database = self._database(args.platform, options)
+            database_calls = [f"{KEY}-db"]
         templates = args.settings.templates_path or defaults.templates_path
+        env = {"MAESTRO_TEMPLATES_PATH": templates}
+        if args.settings.cors_origins:
+            env["MAESTRO_CORS_ORIGINS"] = ",".join(args.settings.cors_origins)
         api = unit_from_catalog(
             KEY,
             "api",
             defaults,
             args.settings,
-            env={"MAESTRO_TEMPLATES_PATH": templates},
+            env=env,
             secret_env={"DATABASE_URL": database},
             # A templates repository by URL is fetched over the network.
-            calls=[f"{KEY}-db"] + ([templates] if "://" in templates else []),
+            calls=database_calls + ([templates] if "://" in templates else []),
         )
         args.platform.deploy(api, parent=self)
         endpoints = args.platform.endpoints(api)

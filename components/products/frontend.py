@@ -20,7 +20,7 @@ class FrontendArgs:
     platform: Platform
     settings: settings.Frontend
     api_base: pulumi.Input[str]  # what a browser calls: Maestro's engine or anyone's
-    backend: str  # what serves api_base: a unit of this stack, or the external URL itself
+    backend: pulumi.Input[str]  # what serves api_base: a unit of this stack, or the external URL itself
 
 
 class Frontend(pulumi.ComponentResource):

@@ -21,7 +21,7 @@ class HiveArgs:
     settings: settings.Hive
     api_base: pulumi.Input[str]
     templates_path: str
-    calls: list[str]
+    calls: list[pulumi.Input[str]]
 
 
 class Hive(pulumi.ComponentResource):

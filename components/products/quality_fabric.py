@@ -24,7 +24,7 @@ class QualityFabricArgs:
     name: str  # the test config's name
     api_base: pulumi.Input[str]
     frontend_url: Optional[pulumi.Input[str]]
-    calls: list[str]  # in-stack units among the targets, for network rules
+    calls: list[pulumi.Input[str]]  # the targets: in-stack units or URLs, for network rules
 
 
 def test_config(name: str, api_base: str, frontend_url: Optional[str], suites: list[str]) -> str:

@@ -1,0 +1,89 @@
+"""Checks on the environment a stack joins: its references to other stacks' outputs,
+and the compatibility of every product version in it, this stack's and referenced ones'."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from components.catalog import load_catalog
+
+from .compatibility import Deployed, check
+from .errors import ConfigError, Problem
+from .settings import Endpoint, StackSettings
+from .validation import products, warnings
+
+_URL = re.compile(r"^https?://\S+$")
+
+
+def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:
+    """(key path, endpoint, product key it serves or None) of every stack reference."""
+    c = s.components
+    found: list[tuple[str, Optional[Endpoint], Optional[str]]] = []
+    if c.frontend:
+        found.append(("maestro:components.frontend.backend", c.frontend.backend, "engine"))
+    if c.hive:
+        found.append(("maestro:components.hive.engine", c.hive.engine, "engine"))
+    if c.quality_fabric and c.quality_fabric.target:
+        target = c.quality_fabric.target
+        found.append(("maestro:components.quality-fabric.target.api_base", target.api_base, None))
+        found.append(("maestro:components.quality-fabric.target.frontend_url", target.frontend_url, None))
+    for path, endpoint, serves in found:
+        if endpoint is not None and endpoint.stack:
+            yield path, endpoint, serves
+
+
+def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]]]:
+    """`--stack-outputs FILE`: {"org/project/stack": {"engine_url": "https://..."}}."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([Problem(path, "no such file (--stack-outputs)")]) from None
+    except ValueError as err:
+        raise ConfigError([Problem(path, f"not valid JSON: {err}")]) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError([Problem(path, 'expected {"<stack>": {"<output>": value, ...}, ...}')])
+    return data
+
+
+def reference_problems(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]]) -> Iterator[Problem]:
+    for path, ref, _ in references(s):
+        if outputs is None:
+            yield Problem(path, f"refers to stack {ref.stack}: offline, give its outputs with --stack-outputs FILE")
+        elif ref.stack not in outputs:
+            yield Problem(path, f"stack {ref.stack} is not in the --stack-outputs file")
+        elif ref.output not in outputs[ref.stack]:
+            known = ", ".join(sorted(outputs[ref.stack])) or "none"
+            yield Problem(path, f"stack {ref.stack} has no output {ref.output!r} (it has: {known})")
+        elif not (isinstance(outputs[ref.stack][ref.output], str) and _URL.match(outputs[ref.stack][ref.output])):
+            yield Problem(path, f"output {ref.output!r} of stack {ref.stack} is not an http(s) URL")
+
+
+def deployed(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] = None) -> list[Deployed]:
+    """This stack's products, and those its references run on when their stack exports `versions`."""
+    catalog = load_catalog()
+    local = [
+        Deployed(key, product.version or catalog[key].version, product.allow_incompatible)
+        for _, key, product in products(s)
+    ]
+    keys = {d.key for d in local}
+    remote = []
+    for _, ref, serves in references(s):
+        versions = (outputs or {}).get(ref.stack, {}).get("versions")
+        if serves and serves not in keys and isinstance(versions, dict) and serves in versions:
+            remote.append(Deployed(serves, str(versions[serves]), stack=ref.stack))
+            keys.add(serves)
+    return local + remote
+
+
+def environment_problems(
+    s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]]
+) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) of the environment, references included (offline: from `outputs`)."""
+    errors = list(reference_problems(s, outputs))
+    incompatible, unchecked = check(deployed(s, outputs))
+    return errors + incompatible, warnings(s) + unchecked

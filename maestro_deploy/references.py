@@ -1,0 +1,55 @@
+"""Other stacks' outputs as URLs: one `pulumi.StackReference` per referenced stack,
+and the compatibility of the products they run with this stack's."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+
+from .compatibility import Deployed, check
+from .environment import deployed, references
+from .settings import Endpoint, StackSettings
+
+
+class References:
+    def __init__(self) -> None:
+        self._stacks: dict[str, pulumi.StackReference] = {}
+
+    def _stack(self, name: str) -> pulumi.StackReference:
+        if name not in self._stacks:
+            self._stacks[name] = pulumi.StackReference(name)
+        return self._stacks[name]
+
+    def url(self, endpoint: Endpoint) -> pulumi.Input[str]:
+        """The endpoint's URL: as written, or the referenced stack's output (an error if it lacks it)."""
+        if endpoint.url is not None:
+            return endpoint.url
+        return self._stack(endpoint.stack).require_output(endpoint.output)
+
+    def compatibility_gate(self, settings: StackSettings) -> Optional[pulumi.Output[str]]:
+        """An Output that fails when a referenced stack runs an incompatible version.
+
+        The referenced versions are known only while deploying; the platform's first
+        resource takes this as an input, so nothing that depends on it is registered
+        when it fails. Offline, `check` and `render` refuse such a stack before running.
+        """
+        local = deployed(settings)
+        keys = {d.key for d in local}
+        remote = [(ref.stack, serves) for _, ref, serves in references(settings) if serves and serves not in keys]
+        if not remote:
+            return None
+        versions = [self._stack(stack).get_output("versions") for stack, _ in remote]
+
+        def verdict(found: list[Any]) -> str:
+            others = [
+                Deployed(serves, str(v[serves]), stack=stack)
+                for (stack, serves), v in zip(remote, found)
+                if isinstance(v, dict) and serves in v
+            ]
+            errors, _ = check(local + others)
+            if errors:
+                raise pulumi.RunError("incompatible products:\n" + "\n".join(str(e) for e in errors))
+            return "checked"
+
+        return pulumi.Output.all(*versions).apply(verdict)
