@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from .errors import ConfigError, Problem
 from .local_run import LocalRunError
+from .mock_run import PROJECT
 from .environment import environment_problems, load_stack_outputs
 from .secure_values import reveal_offline, top_level_keys
 from .settings import StackSettings
@@ -19,6 +20,8 @@ from .validation import parse_settings, products
 
 EXIT_INVALID = 2
 EXIT_INFRASTRUCTURE = 3
+# How the Pulumi CLI names a stack of this project on a self-managed (file) backend.
+DEFAULT_ORGANIZATION = "organization"
 STATE_DIR = Path(".maestro-state")
 
 
@@ -152,6 +155,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outputs(args: argparse.Namespace) -> int:
+    """A stack's outputs as another stack's `--stack-outputs` file expects them."""
+    loaded = _load(args)
+    name = args.as_name or f"{DEFAULT_ORGANIZATION}/{PROJECT}/{loaded.name}"
+    print(json.dumps({name: loaded.run().outputs}, indent=2))
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .schema import stack_file_schema
 
@@ -195,6 +206,11 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--state", default=str(STATE_DIR), help="where generated passwords are kept")
     for command in (check, render, graph, up):
         command.add_argument("--stack-outputs", metavar="FILE", help=stack_outputs)
+    outputs = sub.add_parser("outputs", help="print a stack's outputs in the --stack-outputs format (offline chaining)")
+    outputs.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    outputs.add_argument("--as", dest="as_name", metavar="NAME", help="its full name (default: organization/maestro/<stack>)")
+    outputs.add_argument("--stack-outputs", metavar="FILE", help=stack_outputs)
+    outputs.set_defaults(func=cmd_outputs)
     schema = sub.add_parser("schema", help="print the JSON Schema of stack files")
     schema.set_defaults(func=cmd_schema)
     return p

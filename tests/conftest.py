@@ -20,5 +20,12 @@ DOCKER_STACKS = [s for s in STACKS if _platform(s) == "docker"]
 
 
 @pytest.fixture(scope="session")
-def stacks():
-    return STACKS
+def stack_outputs_file(tmp_path_factory):
+    """The --stack-outputs file that stacks referring to engine-only need offline."""
+    import json
+
+    from harness import chained_outputs
+
+    path = tmp_path_factory.mktemp("outputs") / "stack-outputs.json"
+    path.write_text(json.dumps(chained_outputs()))
+    return str(path)

@@ -79,14 +79,31 @@ class Env:
         return [r for r in self.run.registered if r.type == type_token and (name is None or r.name == name)]
 
 
-def render_env(stack_or_config: Union[str, dict[str, Any]], stack: str = "test") -> Env:
-    """Evaluate a stack from stacks/ (by name or path), or a config map given inline."""
+# The stack that others in stacks/ refer to, and the name the Pulumi CLI gives it.
+REFERENCED = "engine-only"
+REFERENCED_AS = f"organization/maestro/{REFERENCED}"
+
+
+def render_env(
+    stack_or_config: Union[str, dict[str, Any]], stack: str = "test", stack_outputs: dict[str, Any] | None = None
+) -> Env:
+    """Evaluate a stack from stacks/ (by name or path), or a config map given inline.
+
+    References to other stacks resolve to `stack_outputs`; by default, to what the
+    referenced stack in stacks/ exports."""
     if isinstance(stack_or_config, str):
         stack, path = resolve_stack_path(stack_or_config)
         config = read_stack_config(path)
     else:
         config = stack_or_config
-    return Env(run_stack(stack, config))
+    if stack_outputs is None and stack != REFERENCED:
+        stack_outputs = chained_outputs()
+    return Env(run_stack(stack, config, stack_outputs=stack_outputs))
+
+
+def chained_outputs() -> dict[str, Any]:
+    """What `maestro-deploy outputs engine-only` prints: the referenced stack's outputs."""
+    return {REFERENCED_AS: stack_env(REFERENCED).outputs}
 
 
 @functools.cache

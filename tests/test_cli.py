@@ -18,8 +18,8 @@ SCHEMA_FILE = ROOT / "config" / "stack-config.schema.json"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_checks(stack, capsys):
-    assert cli.main(["check", stack]) == 0
+def test_every_stack_checks(stack, capsys, stack_outputs_file):
+    assert cli.main(["check", stack, "--stack-outputs", stack_outputs_file]) == 0
     platform = "docker" if stack in DOCKER_STACKS else "kubernetes"
     assert capsys.readouterr().out.startswith(f"{stack}: valid ({platform}; ")
 
