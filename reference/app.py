@@ -117,8 +117,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if self.role == "engine":
-            # A browser on the frontend's origin calls this API directly.
-            self.send_header("Access-Control-Allow-Origin", "*")
+            # A browser on a frontend's origin calls this API directly: the allowed
+            # origins (MAESTRO_CORS_ORIGINS), or any when none are configured.
+            allowed = [o for o in self.env.get("MAESTRO_CORS_ORIGINS", "").split(",") if o]
+            origin = self.headers.get("Origin")
+            if not allowed:
+                self.send_header("Access-Control-Allow-Origin", "*")
+            elif origin in allowed:
+                self.send_header("Access-Control-Allow-Origin", origin)
+                self.send_header("Vary", "Origin")
         self.end_headers()
         self.wfile.write(data)
 

@@ -85,7 +85,10 @@ REFERENCED_AS = f"organization/maestro/{REFERENCED}"
 
 
 def render_env(
-    stack_or_config: Union[str, dict[str, Any]], stack: str = "test", stack_outputs: dict[str, Any] | None = None
+    stack_or_config: Union[str, dict[str, Any]],
+    stack: str = "test",
+    stack_outputs: dict[str, Any] | None = None,
+    secret_keys: list[str] | None = None,
 ) -> Env:
     """Evaluate a stack from stacks/ (by name or path), or a config map given inline.
 
@@ -98,7 +101,7 @@ def render_env(
         config = stack_or_config
     if stack_outputs is None and stack != REFERENCED:
         stack_outputs = chained_outputs()
-    return Env(run_stack(stack, config, stack_outputs=stack_outputs))
+    return Env(run_stack(stack, config, secret_keys, stack_outputs=stack_outputs))
 
 
 def chained_outputs() -> dict[str, Any]:

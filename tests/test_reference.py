@@ -92,3 +92,17 @@ def test_the_role_comes_from_maestro_role_or_the_wiring():
     assert app.role_from_env({"DATABASE_URL": "x", "MAESTRO_TEMPLATES_PATH": "y"}) == "engine"
     with pytest.raises(SystemExit, match="MAESTRO_ROLE must be one of"):
         app.role_from_env({})
+
+
+def test_the_engine_allows_only_its_configured_origins(serve):
+    import urllib.request
+
+    engine = serve("engine", {"MAESTRO_CORS_ORIGINS": "https://dashboard.partner.example.com"})
+
+    def allowed(origin: str):
+        request = urllib.request.Request(f"{engine}/health", headers={"Origin": origin})
+        with urllib.request.urlopen(request) as response:
+            return response.headers.get("Access-Control-Allow-Origin")
+
+    assert allowed("https://dashboard.partner.example.com") == "https://dashboard.partner.example.com"
+    assert allowed("https://evil.example.com") is None

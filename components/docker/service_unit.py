@@ -90,7 +90,8 @@ class DockerServiceUnit(pulumi.ComponentResource):
             name,
             name=args.container_name,
             image=image,
-            envs=[f"{k}={v}" for k, v in sorted(unit.env.items())]
+            # Values may be Outputs (a URL read from another stack): concatenated, never formatted.
+            envs=[pulumi.Output.concat(k, "=", v) for k, v in sorted(unit.env.items())]
             + [pulumi.Output.secret(pulumi.Output.concat(k, "=", v)) for k, v in sorted(unit.secret_env.items())],
             command=unit.args,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in container_labels.items()],
