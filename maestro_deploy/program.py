@@ -67,6 +67,19 @@ def main() -> dict[str, Any]:
     return outputs
 
 
+def ephemeral_labels(settings: StackSettings) -> dict[str, str]:
+    """What `ephemeral list` and `reap` find a throwaway stack's resources by."""
+    e = settings.ephemeral
+    if e is None:
+        return {}
+    return {
+        "maestro.dev/ephemeral": "true",
+        "maestro.dev/owner": e.owner,
+        "maestro.dev/created": str(e.created),
+        "maestro.dev/expires": str(e.expires),
+    }
+
+
 def make_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     if settings.platform == "docker":
         return make_docker_platform(stack, settings, labels)
@@ -82,7 +95,12 @@ def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, 
     # An explicit provider: the daemon is the one the stack names, else DOCKER_HOST or the local one.
     provider = pulumi_docker.Provider("docker", host=d.host)
     return DockerPlatform(
-        stack, provider, DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish), labels=labels
+        stack,
+        provider,
+        DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish),
+        # A throwaway stack protects nothing, so that its teardown is complete.
+        protect_data=settings.ephemeral is None,
+        labels=labels,
     )
 
 
@@ -106,6 +124,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
             cluster_issuer=tls.cluster_issuer if tls else None,
             ingress_namespace=k.ingress_namespace,
         ),
+        protect_data=settings.ephemeral is None,
         labels=labels,
     )
 
@@ -131,7 +150,8 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
     c = with_size_defaults(settings).components
     refs = References()
     gate = refs.compatibility_gate(settings)
-    platform = make_platform(stack, settings, {"maestro.dev/compatibility": gate} if gate else {})
+    labels = {**ephemeral_labels(settings), **({"maestro.dev/compatibility": gate} if gate else {})}
+    platform = make_platform(stack, settings, labels)
     catalog = load_catalog()
     outputs: dict[str, Any] = {"platform": settings.platform}
     versions: dict[str, str] = {}

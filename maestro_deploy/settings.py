@@ -257,7 +257,18 @@ class Docker(Strict):
     bind_address: IPv4 = Field(
         "127.0.0.1", description="Where published ports listen. Anything but loopback exposes the stack: a warning."
     )
-    publish: bool = Field(True, description="Publish the public units' ports; false: reachable on the stack's network only.")
+    publish: bool = Field(
+        True, description="Publish the public units' ports on the host; false: their URLs answer on the stack's network only."
+    )
+
+
+class Ephemeral(Strict):
+    """Written by `maestro-deploy ephemeral run`: a throwaway stack that is torn down after
+    its tests and that nothing protects, so that teardown is complete."""
+
+    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+    created: Annotated[int, Field(ge=0, strict=True)] = Field(description="Unix time it was created.")
+    expires: Annotated[int, Field(ge=0, strict=True)] = Field(description="Unix time after which a reaper removes it.")
 
 
 class StackSettings(Strict):
@@ -269,4 +280,5 @@ class StackSettings(Strict):
     )
     kubernetes: Optional[Kubernetes] = None
     docker: Optional[Docker] = Field(None, description="The docker platform's settings; omitted: the defaults.")
+    ephemeral: Optional[Ephemeral] = Field(None, description="Set by `maestro-deploy ephemeral run` only.")
     components: Components

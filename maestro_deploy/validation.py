@@ -116,11 +116,6 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 "maestro:kubernetes.domain",
                 "required: the frontend uses this stack's engine, whose API a browser must reach on a public host",
             )
-        elif s.platform == "docker" and s.docker and not s.docker.publish:
-            yield Problem(
-                "maestro:docker.publish",
-                "must be true: the frontend uses this stack's engine, whose API a browser must reach",
-            )
     if c.hive and c.hive.engine is None and c.engine is None:
         yield Problem("maestro:components.hive.engine", "required: this stack has no engine, so give engine.url")
     if qf := c.quality_fabric:

@@ -329,18 +329,6 @@ DOCKER_CASES = [
         ["maestro:platform: Input should be 'kubernetes' or 'docker'"],
     ),
     (
-        "frontend on an unpublished engine",
-        """
-        config:
-          maestro:platform: docker
-          maestro:docker: {publish: false}
-          maestro:components:
-            engine: {}
-            frontend: {}
-        """,
-        ["maestro:docker.publish: must be true: the frontend uses this stack's engine"],
-    ),
-    (
         "build without a context",
         """
         config:

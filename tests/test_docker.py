@@ -114,10 +114,14 @@ def test_only_public_units_are_published_and_only_on_loopback(both):
     assert len(host_ports) == len(set(host_ports)), "two units on one host port"
 
 
-def test_publish_false_publishes_nothing():
-    env = render_env(on_docker({"maestro:components": {"engine": {}, "hive": {}}}, publish=False))
-    assert not any(c.inputs.get("ports") for c in containers(env).values())
-    assert "engine_url" not in env.outputs
+def test_publish_false_publishes_nothing_yet_public_urls_answer_inside_the_network():
+    """Stacks that run side by side (ephemeral tests) take no host port."""
+    env = render_env(on_docker({"maestro:components": {"engine": {}, "frontend": {}}}, publish=False))
+    boxes = containers(env)
+    assert not any(c.inputs.get("ports") for c in boxes.values())
+    assert env.outputs["engine_url"] == "http://api.localhost:8000/api"
+    assert env_of(boxes["frontend"])["VITE_MAESTRO_API_BASE"] == env.outputs["engine_url"]
+    assert boxes["engine"].inputs["networksAdvanced"][0]["aliases"] == ["engine", "api.localhost"]
 
 
 def test_another_bind_address_is_a_warning(tmp_path, capsys):

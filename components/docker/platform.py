@@ -37,6 +37,7 @@ class DockerPlatform:
         self.exposure = exposure
         self.protect_data = protect_data
         self.units: list[ServiceUnit] = []
+        self.labels = {"maestro.stack": stack, **(labels or {})}
         self._provider = provider
         self._containers: dict[str, docker.Container] = {}
         # Container, network and volume names are global to the engine: the stack's name keeps stacks apart.
@@ -46,14 +47,12 @@ class DockerPlatform:
             name=self.prefix,
             driver="bridge",
             # `labels` may be Outputs that must resolve first: every container waits for the network.
-            labels=[
-                docker.NetworkLabelArgs(label=k, value=v) for k, v in {"maestro.stack": stack, **(labels or {})}.items()
-            ],
+            labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in self.labels.items()],
             opts=pulumi.ResourceOptions(provider=provider, parent=parent),
         )
 
     def public_alias(self, unit: ServiceUnit) -> Optional[str]:
-        if unit.public_host is None or unit.port is None or not self.exposure.publish:
+        if unit.public_host is None or unit.port is None:
             return None
         return f"{unit.public_host}.{self.exposure.domain}"
 
@@ -79,7 +78,8 @@ class DockerPlatform:
                 network=self.network.name,
                 aliases=[unit.name] + [a for a in [self.public_alias(unit)] if a],
                 bind_address=self.exposure.bind_address,
-                publish=self.public_alias(unit) is not None,
+                publish=self.exposure.publish and self.public_alias(unit) is not None,
+                labels=self.labels,
                 # Start after what it calls is healthy: the edges of the wiring graph, nothing more.
                 after=[self._containers[name] for name in unit.calls if isinstance(name, str) and name in self._containers],
                 protect_data=self.protect_data,

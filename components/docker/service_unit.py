@@ -52,6 +52,7 @@ class DockerServiceUnitArgs:
     bind_address: str
     publish: bool  # publish its port on the host, on the same port number
     after: list[pulumi.Resource] = field(default_factory=list)  # containers that must be healthy first
+    labels: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the stack's, on every resource
     protect_data: bool = True  # False only in throwaway stacks, whose teardown must be complete
 
 
@@ -62,6 +63,7 @@ class DockerServiceUnit(pulumi.ComponentResource):
         super().__init__("maestro:docker:ServiceUnit", name, None, opts)
         unit = args.unit
         labels = {
+            **args.labels,
             "maestro.stack": args.stack,
             "maestro.product": unit.product,
             "maestro.component": unit.component,
