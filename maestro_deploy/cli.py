@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .errors import ConfigError, Problem
+from .ephemeral import DriverError
 from .local_run import LocalRunError
 from .mock_run import PROJECT
 from .environment import environment_problems, load_stack_outputs
@@ -19,7 +20,7 @@ from .stack_file import read_stack_config, resolve_stack_path
 from .validation import parse_settings, products
 
 EXIT_INVALID = 2
-EXIT_INFRASTRUCTURE = 3
+EXIT_INFRASTRUCTURE = 2  # the same code as ephemeral runs give an infrastructure failure
 # How the Pulumi CLI names a stack of this project on a self-managed (file) backend.
 DEFAULT_ORGANIZATION = "organization"
 STATE_DIR = Path(".maestro-state")
@@ -163,6 +164,88 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def ephemeral_config(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The throwaway stack's config, and the words its name is made of."""
+    from urllib.parse import urlsplit
+
+    from components.catalog import load_catalog
+
+    base = read_stack_config(resolve_stack_path(args.from_stack)[1]) if args.from_stack else {}
+    given = base.get("maestro:components") or {}
+    qf = {k: v for k, v in (given.get("quality-fabric") or {}).items() if k != "target"}
+    components: dict[str, Any] = {}
+    if args.api_base:
+        qf["target"] = {"api_base": args.api_base, **({"frontend_url": args.frontend_url} if args.frontend_url else {})}
+        words = urlsplit(args.api_base).hostname or "target"
+    else:
+        known = set(load_catalog()) - {"quality-fabric"}
+        for spec in args.deploy:
+            product, _, version = spec.partition("@")
+            if product not in known:
+                raise ConfigError([Problem("--deploy", f"unknown product {product!r}; expected one of: {', '.join(sorted(known))}")])
+            components[product] = {**(given.get(product) or {}), **({"version": version} if version else {})}
+        words = "-".join(components)
+    if args.suites:
+        qf["test_suites"] = [s for s in args.suites.split(",") if s]
+    components["quality-fabric"] = qf
+    config = {k: v for k, v in base.items() if k != "maestro:components"}
+    config["maestro:components"] = components
+    if args.driver == "docker":
+        config = on_platform(config, "docker")
+    return config, args.name or words
+
+
+def default_owner() -> str:
+    import getpass
+    import re
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", user).strip("-._")[:63] or "unknown"
+
+
+def make_driver(args: argparse.Namespace):
+    from .drivers import DockerDriver, PulumiDriver
+
+    if args.driver == "pulumi":
+        return PulumiDriver(args.backend)
+    return DockerDriver()
+
+
+def cmd_ephemeral_run(args: argparse.Namespace) -> int:
+    from . import ephemeral
+
+    config, words = ephemeral_config(args)
+    ttl = ephemeral.parse_ttl(args.ttl)
+    # Checked before any stack exists: a config mistake creates nothing.
+    checked = {**config, "maestro:ephemeral": {"owner": args.owner, "created": 0, "expires": ttl}}
+    if checked.get("maestro:platform", "kubernetes") == "kubernetes":
+        checked["maestro:kubernetes"] = {**(checked.get("maestro:kubernetes") or {}), "namespace": "qf-check"}
+    errors, _ = environment_problems(parse_settings(checked), None)
+    if errors:
+        raise ConfigError(errors)
+    try:
+        return ephemeral.run(make_driver(args), config, words, args.owner, ttl, Path(args.results))
+    except ephemeral.Interrupted:
+        return ephemeral.EXIT_INFRASTRUCTURE
+
+
+def cmd_ephemeral_list(args: argparse.Namespace) -> int:
+    from . import ephemeral
+
+    lines = ephemeral.listing(make_driver(args))
+    print("\n".join(lines) if lines else "no ephemeral stacks")
+    return 0
+
+
+def cmd_ephemeral_reap(args: argparse.Namespace) -> int:
+    from . import ephemeral
+
+    return ephemeral.reap(make_driver(args), args.dry_run)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .schema import stack_file_schema
 
@@ -211,6 +294,28 @@ def parser() -> argparse.ArgumentParser:
     outputs.add_argument("--as", dest="as_name", metavar="NAME", help="its full name (default: organization/maestro/<stack>)")
     outputs.add_argument("--stack-outputs", metavar="FILE", help=stack_outputs)
     outputs.set_defaults(func=cmd_outputs)
+    eph = sub.add_parser("ephemeral", help="throwaway quality-fabric test stacks that never leak")
+    eph_sub = eph.add_subparsers(dest="action", required=True)
+    run = eph_sub.add_parser("run", help="deploy a throwaway stack, run the suites, report, tear down")
+    target = run.add_mutually_exclusive_group(required=True)
+    target.add_argument("--api-base", help="test this external API base")
+    target.add_argument("--deploy", action="append", metavar="PRODUCT[@VERSION]", help="deploy this product as the target (repeat)")
+    run.add_argument("--frontend-url", help="with --api-base: the external frontend to test")
+    run.add_argument("--from", dest="from_stack", metavar="STACK", help="take product settings (images, env) from this stack")
+    run.add_argument("--suites", help="comma-separated test suites (default: the catalog's)")
+    run.add_argument("--ttl", default="2h", help="expiry for the reaper (default: %(default)s)")
+    run.add_argument("--owner", default=default_owner(), help="the owner tag (default: %(default)s)")
+    run.add_argument("--name", help="words for the stack's name (default: the target)")
+    run.add_argument("--results", default="out/ephemeral-results", help="where JUnit XML goes (default: %(default)s)")
+    run.set_defaults(func=cmd_ephemeral_run)
+    listed = eph_sub.add_parser("list", help="live ephemeral stacks with their age and expiry")
+    listed.set_defaults(func=cmd_ephemeral_list)
+    reaper = eph_sub.add_parser("reap", help="destroy and remove every expired ephemeral stack")
+    reaper.add_argument("--dry-run", action="store_true", help="print what it would destroy")
+    reaper.set_defaults(func=cmd_ephemeral_reap)
+    for command in (run, listed, reaper):
+        command.add_argument("--driver", choices=["docker", "pulumi"], default="docker", help="default: %(default)s")
+        command.add_argument("--backend", help="with --driver pulumi: the state backend URL (default: file://.pulumi-state)")
     schema = sub.add_parser("schema", help="print the JSON Schema of stack files")
     schema.set_defaults(func=cmd_schema)
     return p
@@ -224,7 +329,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID
-    except LocalRunError as err:
+    except (LocalRunError, DriverError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
 

@@ -150,6 +150,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         if self.role != "engine" or urllib.parse.urlsplit(self.path).path != "/api/workflows":
             return self.reply(404, {"error": "not found"})
+        if self.env.get("REFERENCE_FAULT") == "wrong-status":
+            # Fault injection, for testing the testers: healthy, but breaks the API contract.
+            return self.reply(200, {"status": "accepted"})
         try:
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")

@@ -169,6 +169,8 @@ def run(config: dict, results_dir: str, wait_seconds: float = 60) -> int:
     os.makedirs(results_dir, exist_ok=True)
     ET.ElementTree(suites).write(os.path.join(results_dir, "junit.xml"), encoding="utf-8", xml_declaration=True)
     print(f"{total - failed} passed, {failed} failed of {total}; JUnit XML in {results_dir}/junit.xml", flush=True)
+    # The report in the log too: a cluster keeps a finished Job's log, not its files.
+    print("::junit-xml-begin::", ET.tostring(suites, encoding="unicode"), "::junit-xml-end::", sep="\n", flush=True)
     return 1 if failed or total == 0 else 0
 
 
