@@ -113,7 +113,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
     # An explicit provider: nothing lands on whatever cluster the ambient kubeconfig names.
     provider = Provider("kubernetes", context=k.context, namespace=k.namespace)
     tls = k.tls
-    return KubernetesPlatform(
+    platform = KubernetesPlatform(
         stack,
         k.namespace,
         provider,
@@ -127,6 +127,9 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
         protect_data=settings.ephemeral is None,
         labels=labels,
     )
+    if tls and tls.certificate:
+        platform.tls_from(tls.certificate, tls.key)
+    return platform
 
 
 REPLICAS_BY_SIZE = {"small": 1, "medium": 2, "large": 3}

@@ -16,6 +16,10 @@ PLACEHOLDER = "[secret]"
 # well-formed stand-in that an offline render uses for it (`.invalid` never resolves).
 SECRET_PATHS = {
     "components.engine.database.url": "postgresql://offline:offline@database.invalid:5432/maestro",
+    "components.registry.password": PLACEHOLDER,
+    "components.hive.api_token": PLACEHOLDER,
+    "components.quality-fabric.target.api_token": PLACEHOLDER,
+    "kubernetes.tls.key": PLACEHOLDER,
 }
 
 

@@ -179,16 +179,23 @@ class Frontend(Product):
     )
 
 
+SecretValue = Annotated[str, Field(min_length=1, description="A Pulumi secret only: pulumi config set --secret --path ...")]
+
+
 class Hive(Product):
     engine: Optional[EndpointInput] = Field(
         None, description="The engine API base, a URL or {stack, output}; omitted: this stack's engine."
     )
     templates_path: Optional[str] = None
+    api_token: Optional[SecretValue] = Field(None, description="A token for the engine's API (MAESTRO_API_TOKEN); a Pulumi secret.")
 
 
 class Target(Strict):
     api_base: Optional[EndpointInput] = Field(None, description="A URL or {stack, output}.")
     frontend_url: Optional[EndpointInput] = Field(None, description="A URL or {stack, output}.")
+    api_token: Optional[SecretValue] = Field(
+        None, description="A token the runner sends to the target's API (QF_TARGET_API_TOKEN); a Pulumi secret."
+    )
 
 
 TestSuite = Literal["unit", "integration", "e2e"]
@@ -217,6 +224,10 @@ class MlPlatform(Product):
 
 class Registry(Product):
     storage: Optional[Storage] = None
+    username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = Field(
+        "maestro", description="Who may upload packages."
+    )
+    password: Optional[SecretValue] = Field(None, description="Its password, a Pulumi secret; omitted: generated and kept in the stack's state.")
 
 
 class Components(Strict):
@@ -233,6 +244,10 @@ class Components(Strict):
 class Tls(Strict):
     secret_name: Optional[DnsLabel] = Field(None, description="An existing TLS Secret for the public hosts.")
     cluster_issuer: Optional[DnsLabel] = Field(None, description="A cert-manager ClusterIssuer that issues one.")
+    certificate: Optional[Annotated[str, Field(pattern=r"^-----BEGIN CERTIFICATE-----")]] = Field(
+        None, description="A PEM certificate (chain) for the public hosts; with key."
+    )
+    key: Optional[SecretValue] = Field(None, description="Its PEM private key: a Pulumi secret only.")
 
 
 class Kubernetes(Strict):

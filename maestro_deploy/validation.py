@@ -19,8 +19,8 @@ RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease
 WIRED_ENV = {
     "engine": {"MAESTRO_TEMPLATES_PATH", "DATABASE_URL", "MAESTRO_CORS_ORIGINS"},
     "frontend": {"VITE_MAESTRO_API_BASE"},
-    "hive": {"MAESTRO_API_BASE", "MAESTRO_TEMPLATES_PATH"},
-    "quality-fabric": {"QF_TEST_CONFIG", "QF_RESULTS_DIR"},
+    "hive": {"MAESTRO_API_BASE", "MAESTRO_TEMPLATES_PATH", "MAESTRO_API_TOKEN"},
+    "quality-fabric": {"QF_TEST_CONFIG", "QF_RESULTS_DIR", "QF_API_URL", "QF_TARGET_API_TOKEN"},
     "ml-platform": set(),
     "registry": set(),
 }
@@ -71,8 +71,11 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
     if k and k.tls:
         if k.domain is None:
             yield Problem("maestro:kubernetes.tls", "needs maestro:kubernetes.domain: TLS is for the public hosts")
-        if (k.tls.secret_name is None) == (k.tls.cluster_issuer is None):
-            yield Problem("maestro:kubernetes.tls", "give exactly one of secret_name or cluster_issuer")
+        given = [k.tls.secret_name is not None, k.tls.cluster_issuer is not None, k.tls.certificate is not None]
+        if sum(given) != 1:
+            yield Problem("maestro:kubernetes.tls", "give exactly one of secret_name, cluster_issuer, or certificate with key")
+        if (k.tls.certificate is None) != (k.tls.key is None):
+            yield Problem("maestro:kubernetes.tls", "certificate and key go together")
     for _, key, product in products(s):
         path = f"maestro:components.{key}"
         for name in sorted(WIRED_ENV[key] & product.env.keys()):

@@ -214,7 +214,7 @@ CASES = [
         """,
         [
             "maestro:kubernetes.tls: needs maestro:kubernetes.domain",
-            "maestro:kubernetes.tls: give exactly one of secret_name or cluster_issuer",
+            "maestro:kubernetes.tls: give exactly one of secret_name, cluster_issuer, or certificate with key",
         ],
     ),
     (

@@ -214,7 +214,9 @@ def test_compose_export_writes_what_the_platform_registers(tmp_path):
 def test_compose_keeps_secrets_out_of_compose_yaml_and_private(tmp_path):
     out, state = tmp_path / "out", tmp_path / "state"
     cli.main(["render", "smoke", "--out", str(out), "--state", str(state)])
-    (password,) = yaml.safe_load((state / "smoke.generated.json").read_text()).values()
+    generated = yaml.safe_load((state / "smoke.generated.json").read_text())
+    assert set(generated) == {"engine-db-password", "registry-password"}
+    password = generated["engine-db-password"]
     assert len(password) == 32 and password != GENERATED_SECRET
     assert password not in (out / "compose.yaml").read_text()
     assert (out / "secrets/engine.env").read_text() == f"DATABASE_URL=postgresql://maestro:{password}@engine-db:5432/maestro\n"

@@ -177,8 +177,12 @@ def test_names_are_unique_and_safe_under_concurrency():
         assert re.fullmatch(r"qf-candidate-engine-1-3-[0-9a-f]{6}", name), name
 
 
-def test_random_names_do_not_collide():
-    names = {ephemeral.unique_name("x", set) for _ in range(2000)}
+def test_a_name_never_repeats_one_that_exists():
+    """24 random bits make two runs started at once unlikely to draw the same name; the
+    check against existing stacks makes a repeat impossible."""
+    names: set[str] = set()
+    for _ in range(2000):
+        names.add(ephemeral.unique_name("x", lambda: set(names)))
     assert len(names) == 2000
 
 

@@ -130,7 +130,25 @@ def test_storage_size_and_class_come_from_config():
 def test_registry_is_a_pypi_index_serving_its_volume():
     registry = stack_env("staging").deployment("registry")
     assert registry.container["image"].startswith("pypiserver/pypiserver:")
-    assert registry.container["args"] == ["run", "-p", "8081", "/data/packages"]
+    assert registry.container["args"] == ["run", "-p", "8081", "-P", "/etc/pypiserver/htpasswd", "-a", "update", "/data/packages"]
+    mount = {m["mountPath"]: m for m in registry.container["volumeMounts"]}["/etc/pypiserver/htpasswd"]
+    assert mount["readOnly"] is True and mount["name"] == "secret-files"
+
+
+def test_the_registry_login_is_generated_once_and_stored_as_a_secret():
+    from pulumi.runtime import rpc
+
+    from components.products.registry import htpasswd_line
+    from maestro_deploy.render import run_stack
+
+    generated = {"registry-password": "s3cret-registry"}
+    run = run_stack("test", {"maestro:kubernetes": {"namespace": "t"}, "maestro:components": {"registry": {}}}, generated=generated)
+    (password,) = [r for r in run.registered if r.type == "random:index/randomPassword:RandomPassword"]
+    assert password.name == "registry-password" and password.inputs["length"] == 32
+    (secret,) = [r for r in run.registered if r.name == "registry-secret-files"]
+    data = rpc.unwrap_rpc_secret(secret.inputs["stringData"])
+    assert rpc.unwrap_rpc_secret(data["etc_pypiserver_htpasswd"]) == htpasswd_line("maestro", "s3cret-registry")
+    assert htpasswd_line("maestro", "s3cret-registry") == "maestro:{SHA}" + "dDYvXK/QMCM5BRjANjSOIdODC7I=\n"
 
 
 def test_bundled_database_is_postgresql_with_a_generated_password_in_a_secret():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import pulumi
@@ -48,6 +49,20 @@ class KubernetesPlatform:
             },
             opts=pulumi.ResourceOptions(provider=provider, parent=parent),
         )
+
+    def tls_from(self, certificate: str, key: pulumi.Input[str]) -> None:
+        """A TLS Secret of the stack's own, from a certificate and its (secret) key."""
+        from pulumi_kubernetes.core.v1 import Secret
+
+        name = "maestro-tls"
+        Secret(
+            name,
+            metadata={"name": name, "namespace": self.namespace_resource.metadata["name"]},
+            type="kubernetes.io/tls",
+            string_data={"tls.crt": certificate, "tls.key": pulumi.Output.secret(key)},
+            opts=pulumi.ResourceOptions(provider=self._provider, parent=self._parent),
+        )
+        self.exposure = replace(self.exposure, tls_secret=name)
 
     def endpoints(self, unit: ServiceUnit) -> Endpoints:
         if unit.port is None:

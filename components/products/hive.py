@@ -33,6 +33,9 @@ class Hive(pulumi.ComponentResource):
             load_catalog()[KEY],
             args.settings,
             env={"MAESTRO_API_BASE": args.api_base, "MAESTRO_TEMPLATES_PATH": args.templates_path},
+            secret_env=(
+                {"MAESTRO_API_TOKEN": pulumi.Output.secret(args.settings.api_token)} if args.settings.api_token else {}
+            ),
             calls=args.calls + ([args.templates_path] if "://" in args.templates_path else []),
         )
         args.platform.deploy(worker, parent=self)

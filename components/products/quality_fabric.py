@@ -52,9 +52,12 @@ class QualityFabric(pulumi.ComponentResource):
         api = unit("api", env=env, files=files)
         api_url = args.platform.endpoints(api).internal_url
         ui = unit("ui", env={"QF_API_URL": api_url}, calls=[api.name])
+        token = args.settings.target.api_token if args.settings.target else None
         runner = unit(
             "runner",
             env={**env, "QF_RESULTS_DIR": defaults.units["runner"].reports},
+            # The token stays out of the test config file: files are not secret.
+            secret_env={"QF_TARGET_API_TOKEN": pulumi.Output.secret(token)} if token else None,
             files=files,
             calls=args.calls,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
+import pulumi_random
 
 from components.catalog import load_catalog
 from components.products.common import unit_from_catalog
@@ -13,6 +16,13 @@ from components.unit import Platform
 from maestro_deploy import settings
 
 KEY = "registry"
+HTPASSWD = "/etc/pypiserver/htpasswd"
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    """An Apache htpasswd entry in the {SHA} scheme, which pypiserver's passlib reads."""
+    digest = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
+    return f"{user}:{{SHA}}{digest}\n"
 
 
 @dataclass
@@ -32,9 +42,22 @@ class Registry(pulumi.ComponentResource):
             defaults,
             args.settings,
             storage=args.settings.storage,
-            args=["run", "-p", str(defaults.units["pypi"].port), packages],
+            # Anyone in the stack may install; uploading takes the credentials.
+            args=["run", "-p", str(defaults.units["pypi"].port), "-P", HTPASSWD, "-a", "update", packages],
         )
+        unit.secret_files[HTPASSWD] = self._htpasswd(args.settings)
         args.platform.deploy(unit, parent=self)
         endpoints = args.platform.endpoints(unit)
         self.url, self.public_url = endpoints.internal_url, endpoints.public_url
-        self.register_outputs({"url": self.url, "public_url": self.public_url})
+        self.username = args.settings.username
+        self.register_outputs({"url": self.url, "public_url": self.public_url, "username": self.username})
+
+    def _htpasswd(self, options: settings.Registry) -> pulumi.Output[str]:
+        if options.password is not None:
+            password: pulumi.Input[str] = pulumi.Output.secret(options.password)
+        else:
+            # Stored in the stack's state: every `pulumi up` keeps the same login.
+            password = pulumi_random.RandomPassword(
+                f"{KEY}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            ).result
+        return pulumi.Output.secret(pulumi.Output.from_input(password).apply(lambda p: htpasswd_line(options.username, p)))
