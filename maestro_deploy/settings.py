@@ -19,7 +19,7 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$"
 DIGEST = r"^sha256:[a-f0-9]{64}$"
 STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
-OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 IMAGE = r"^[a-z0-9]+([._/:-]?[a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from pydantic import BaseModel, ValidationError
 
 from components.catalog import load_catalog
+from components.quantity import quantity
 
 from .errors import ConfigError, Problem
 from .secure_values import SECRET_PATHS, reveal_offline
@@ -92,6 +93,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 yield Problem(f"{path}.replicas", "must be 1: the docker platform runs one container per unit")
             if product.autoscaling:
                 yield Problem(f"{path}.autoscaling", "not available on the docker platform: one container per unit")
+        yield from _resource_problems(f"{path}.resources", key, product.resources)
         if product.image and product.digest:
             yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
         if product.autoscaling:
@@ -150,6 +152,33 @@ def _plain_secrets(ours: dict[str, Any], secure: set[str], secret_keys: frozense
                 full,
                 f"must be a Pulumi secret, not plain text: pulumi config set --secret --path '{full}' <value>",
             )
+
+
+# Beyond these, a value is a typo (cores, not millicores; Gi, not Ti), not a plan.
+RESOURCE_CEILING = {"cpu": (64, "64 cores"), "memory": (2**40, "1Ti")}
+
+
+def _resource_problems(path: str, key: str, resources: Any) -> Iterator[Problem]:
+    from components.products.common import merge_resources
+
+    if resources is None:
+        return
+    for kind in ("requests", "limits"):
+        amounts = getattr(resources, kind)
+        for name in ("cpu", "memory"):
+            value = getattr(amounts, name) if amounts else None
+            if value is not None and quantity(value) == 0:
+                yield Problem(f"{path}.{kind}.{name}", "must be more than 0")
+            elif value is not None and quantity(value) > RESOURCE_CEILING[name][0]:
+                yield Problem(f"{path}.{kind}.{name}", f"{value} is absurd: at most {RESOURCE_CEILING[name][1]}")
+    # As deployed: the stack's amounts over the catalog's, for every unit of the product.
+    for unit in load_catalog()[key].units.values():
+        merged = merge_resources(unit.resources, resources)
+        for name in ("cpu", "memory"):
+            low, high = merged.get("requests", {}).get(name), merged.get("limits", {}).get(name)
+            if low is not None and high is not None and quantity(low) > quantity(high):
+                yield Problem(f"{path}.requests.{name}", f"{low} exceeds the limit {high}")
+                return
 
 
 def _endpoint_problems(path: str, endpoint: Any) -> Iterator[Problem]:

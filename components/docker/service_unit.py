@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
 import pulumi_docker as docker
 
+from components.quantity import quantity
 from components.unit import ServiceUnit
 
 # The same unprivileged identity as on Kubernetes.
 RUN_AS = "10001:10001"
 HEALTH = {"interval": "10s", "timeout": "3s", "retries": 3, "start_period": "10s"}
-_BINARY = {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-
-
-def memory_mb(quantity: str) -> int:
+def memory_mb(text: str) -> int:
     """A Kubernetes memory quantity in the megabytes the Docker provider takes."""
-    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity).groups()
-    factor = _BINARY.get(unit) or _DECIMAL.get(unit) or 1
-    return max(4, round(float(number) * factor / 2**20))  # Docker refuses less than 4 MB
+    return max(4, round(quantity(text) / 2**20))  # Docker refuses less than 4 MB
 
 
-def cpus(quantity: str) -> str:
+def cpus(text: str) -> str:
     """A Kubernetes CPU quantity (250m, 1) as Docker's decimal CPUs (0.25, 1)."""
-    value = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
-    return f"{value:g}"
+    return f"{quantity(text):g}"
 
 
 def health_test(unit: ServiceUnit) -> Optional[list[str]]:
