@@ -13,6 +13,10 @@ from components.unit import Platform
 from maestro_deploy import settings
 
 KEY = "ml-platform"
+# The product was called synth: stacks deployed then registered this component as
+# maestro:synth:Synth. The alias lets them adopt it, and every child (its volume with it)
+# follows its parent, instead of being replaced.
+FORMER_TYPE = "maestro:synth:Synth"
 
 
 @dataclass
@@ -23,6 +27,7 @@ class MlPlatformArgs:
 
 class MlPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: MlPlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=FORMER_TYPE)]))
         super().__init__("maestro:ml-platform:MlPlatform", name, None, opts)
         api = unit_from_catalog(KEY, "api", load_catalog()[KEY], args.settings, storage=args.settings.storage)
         args.platform.deploy(api, parent=self)
