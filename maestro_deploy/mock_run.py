@@ -7,7 +7,6 @@ benchmark all stand on it. Nothing in the program knows it is being mocked.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -128,21 +127,40 @@ def run_program(
         # Returning an Output makes the test wait until every value is known.
         return pulumi.Output.from_input(program() or {}).apply(exported.update)
 
+    opened = []
+    policy = asyncio.get_event_loop_policy()
+    create = policy.new_event_loop
+
+    def tracked() -> asyncio.AbstractEventLoop:
+        loop = create()
+        opened.append(loop)
+        return loop
+
+    policy.new_event_loop = tracked  # type: ignore[method-assign]
     try:
         evaluate()
     finally:
-        _close_event_loops()
+        policy.new_event_loop = create  # type: ignore[method-assign]
+        _close_event_loops(opened + [_current_loop()])
     return Run(registered=monitor.registered, outputs=exported)
 
 
-def _close_event_loops() -> None:
+def _current_loop() -> Optional[asyncio.AbstractEventLoop]:
+    try:
+        return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        return None
+
+
+def _close_event_loops(loops: list[Optional[asyncio.AbstractEventLoop]]) -> None:
     """Close the event loops the mocks opened (theirs and the SDK's helper threads').
 
     Left open, a loop can be collected at exit after its self-pipe socket and
-    print `Exception ignored in BaseEventLoop.__del__`.
+    print `Exception ignored in BaseEventLoop.__del__`. They are the loops made while
+    the program ran: tracking them is cheaper than searching the heap for them.
     """
-    for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop)]:
-        if not loop.is_running() and not loop.is_closed():
+    for loop in loops:
+        if loop is not None and not loop.is_running() and not loop.is_closed():
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
     asyncio.set_event_loop(None)

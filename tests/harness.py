@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -101,6 +102,14 @@ def render_env(
         config = stack_or_config
     if stack_outputs is None and stack != REFERENCED:
         stack_outputs = chained_outputs()
+    key = json.dumps([stack, config, stack_outputs, secret_keys], sort_keys=True)
+    return _evaluate(key)
+
+
+@functools.cache
+def _evaluate(key: str) -> Env:
+    """One evaluation per distinct stack, config and references: tests only read an Env."""
+    stack, config, stack_outputs, secret_keys = json.loads(key)
     return Env(run_stack(stack, config, secret_keys, stack_outputs=stack_outputs))
 
 

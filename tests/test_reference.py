@@ -23,7 +23,7 @@ def serve():
     def start(role: str, env: dict[str, str] | None = None) -> str:
         handler = type("H", (app.Handler,), {"role": role, "env": env or {}, "workflows": {}})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"
 
