@@ -200,12 +200,12 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         target = qf.target
         api_base = refs.url(target.api_base) if target and target.api_base else None
         frontend_url = refs.url(target.frontend_url) if target and target.frontend_url else None
+        # The runner is a task: the platform starts it once what it calls is ready.
         calls = [url for url in (api_base, frontend_url) if url is not None]
-        depends_on = []
         if api_base is None:
-            api_base, calls, depends_on = engine.api_url, calls + ["engine"], depends_on + [engine]
+            api_base, calls = engine.api_url, calls + ["engine"]
         if frontend_url is None and frontend is not None:
-            frontend_url, calls, depends_on = frontend.url, calls + ["frontend"], depends_on + [frontend]
+            frontend_url, calls = frontend.url, calls + ["frontend"]
         fabric = QualityFabric(
             "quality-fabric",
             QualityFabricArgs(
@@ -216,8 +216,6 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
                 frontend_url=frontend_url,
                 calls=calls,
             ),
-            # Its runner tests the stack's products: only once they are ready.
-            opts=pulumi.ResourceOptions(depends_on=depends_on),
         )
         outputs["quality_fabric_url"] = fabric.public_url
         outputs["quality_fabric_api_internal_url"] = fabric.api_url

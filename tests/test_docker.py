@@ -149,16 +149,16 @@ def test_containers_run_hardened_with_limits_and_health_checks(both):
             assert i["restart"] == "unless-stopped" and i["wait"] is True and i["healthcheck"]["tests"], name
 
 
-def test_a_unit_starts_after_what_it_calls(both):
-    _, docker = both
-    run = docker.run
-    name_of = {r.urn: r.name for r in run.registered if r.type == CONTAINER}
-    after = {r.name: {name_of[d] for d in r.dependencies if d in name_of} for r in run.registered if r.type == CONTAINER}
-    assert after["engine"] == {"engine-db"}
-    assert after["hive"] == {"engine"}
-    assert after["quality-fabric-runner"] == {"engine", "frontend"}
-    assert after["quality-fabric-ui"] == {"quality-fabric-api"}
-    assert after["frontend"] == set(), "the browser calls the engine, not the frontend's container"
+def test_a_task_starts_after_what_it_calls_and_services_start_at_once(both):
+    """Services wait for their own health (and restart until what they need answers), so
+    no chain of services lengthens `pulumi up`; the test run waits for its targets."""
+    kubernetes, docker = both
+    for env, kind in ((docker, CONTAINER), (kubernetes, None)):
+        run = env.run
+        workloads = {r.urn: r.name for r in run.registered if r.type in (CONTAINER, "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job")}
+        after = {workloads[u]: {workloads[d] for d in r.dependencies if d in workloads} for r in run.registered for u in [r.urn] if u in workloads}
+        assert after.pop("quality-fabric-runner") == {"engine", "frontend"}
+        assert all(waits == set() for waits in after.values()), after
 
 
 def test_data_volumes_are_protected_and_reports_are_not(both):
@@ -206,7 +206,11 @@ def test_compose_export_writes_what_the_platform_registers(tmp_path):
         plain = {k: v for k, v in env_of(boxes[name]).items() if k not in secret_keys(boxes[name])}
         assert service.get("environment", {}) == plain, name
         assert service["networks"] == {"maestro-staging": {"aliases": c["networksAdvanced"][0]["aliases"]}}
-    assert compose["services"]["engine"]["depends_on"] == {"engine-db": {"condition": "service_healthy"}}
+    assert "depends_on" not in compose["services"]["engine"]
+    assert compose["services"]["quality-fabric-runner"]["depends_on"] == {
+        "engine": {"condition": "service_healthy"},
+        "frontend": {"condition": "service_healthy"},
+    }
     assert compose["networks"] == {"maestro-staging": {"name": "maestro-staging", "driver": "bridge", "labels": {"maestro.stack": "staging"}}}
     assert set(compose["volumes"]) == {"maestro-staging-engine-db-data-0", "maestro-staging-ml-platform-data-0", "maestro-staging-registry-data-0"}
 

@@ -80,14 +80,21 @@ class DockerPlatform:
                 bind_address=self.exposure.bind_address,
                 publish=self.exposure.publish and self.public_alias(unit) is not None,
                 labels=self.labels,
-                # Start after what it calls is healthy: the edges of the wiring graph, nothing more.
-                after=[self._containers[name] for name in unit.calls if isinstance(name, str) and name in self._containers],
+                after=self._called(unit),
                 protect_data=self.protect_data,
             ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"docker": self._provider}),
         )
         self._containers[unit.name] = component.container
         return component
+
+    def _called(self, unit: ServiceUnit) -> list[pulumi.Resource]:
+        """A task (a test run) starts once what it calls is healthy. Services start at once:
+        each waits for its own health, and restarts until what it needs answers, so no
+        chain of services lengthens `pulumi up`."""
+        if unit.kind != "task":
+            return []
+        return [self._containers[name] for name in unit.calls if isinstance(name, str) and name in self._containers]
 
     def finalize(self) -> None:
         """Nothing spans units here: the stack's own network is its only boundary."""

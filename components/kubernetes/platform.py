@@ -39,6 +39,7 @@ class KubernetesPlatform:
         self._provider = provider
         self.protect_data = protect_data
         self.units: list[ServiceUnit] = []
+        self._workloads: dict[str, pulumi.Resource] = {}
         self._parent = parent
         self.namespace_resource = Namespace(
             namespace,
@@ -75,7 +76,7 @@ class KubernetesPlatform:
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
         self.units.append(unit)
-        return KubernetesServiceUnit(
+        component = KubernetesServiceUnit(
             unit.name,
             KubernetesServiceUnitArgs(
                 unit=unit,
@@ -84,9 +85,13 @@ class KubernetesPlatform:
                 exposure=self.exposure,
                 host=self.endpoints(unit).public_url,
                 protect_data=self.protect_data,
+                # A task (a test run) starts once the Deployments it calls are ready.
+                after=[self._workloads[n] for n in unit.calls if unit.kind == "task" and isinstance(n, str) and n in self._workloads],
             ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": self._provider}),
         )
+        self._workloads[unit.name] = component.workload
+        return component
 
     def finalize(self) -> None:
         NetworkRules(

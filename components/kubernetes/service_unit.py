@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
@@ -76,6 +76,7 @@ class KubernetesServiceUnitArgs:
     exposure: Exposure
     host: Optional[str]  # public URL, when browsers reach the unit
     protect_data: bool = True  # False only in throwaway stacks, whose teardown must be complete
+    after: list[pulumi.Resource] = field(default_factory=list)  # workloads that must be ready first
 
 
 class KubernetesServiceUnit(pulumi.ComponentResource):
@@ -138,7 +139,10 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
         workload_meta = {**meta(), "annotations": policy_exceptions(unit)}
         if unit.kind == "task":
             self.workload = Job(
-                name, metadata=workload_meta, spec={"backoffLimit": 1, "template": template}, opts=child
+                name,
+                metadata=workload_meta,
+                spec={"backoffLimit": 1, "template": template},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
             )
         else:
             self.workload = Deployment(

@@ -1,0 +1,168 @@
+"""One fresh process's work, for bench.py: `python bench/evaluate.py floor-kubernetes|floor-docker|stack NAME|units N`.
+
+Prints one JSON line: seconds since the interpreter started, and the phases measured."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+START = time.perf_counter()
+
+KUBERNETES_MODULES = [
+    "pulumi_kubernetes.provider",
+    "pulumi_kubernetes.core.v1",
+    "pulumi_kubernetes.apps.v1",
+    "pulumi_kubernetes.batch.v1",
+    "pulumi_kubernetes.autoscaling.v2",
+    "pulumi_kubernetes.networking.v1",
+    "pulumi_kubernetes.policy.v1",
+    "pulumi_random",
+]
+DOCKER_MODULES = ["pulumi_docker", "pulumi_random"]
+
+
+def floor(modules: list[str]) -> dict:
+    """What no program can avoid: pulumi, the provider modules the program uses, and the mocks."""
+    import importlib
+
+    import pulumi
+
+    for name in modules:
+        importlib.import_module(name)
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            return args.name, args.inputs
+
+        def call(self, args):
+            return {}
+
+    pulumi.runtime.set_mocks(Mocks(), project="maestro", stack="bench", preview=False)
+    return {}
+
+
+def stack(name: str) -> dict:
+    from maestro_deploy.mock_run import run_program
+    from maestro_deploy.program import main
+    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+
+    imported = time.perf_counter()
+    stack_name, path = resolve_stack_path(name)
+    config = read_stack_config(path)
+    outputs = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
+    run = run_program(stack_name, config, main, stack_outputs=outputs)
+    if len(sys.argv) > 4:  # record what was registered, for `replay`
+        with open(sys.argv[4], "w", encoding="utf-8") as f:
+            json.dump([[r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.inputs] for r in run.registered], f)
+    return {
+        "imports": imported - START,
+        "resources": len(run.registered),
+        "edges": [[r.urn, r.type, r.name, r.parent, r.dependencies, r.custom] for r in run.registered],
+    }
+
+
+def snake(name: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def replay(path: str, modules: list[str]) -> dict:
+    """The same resources, with the same types and inputs, registered by a bare Pulumi
+    program: what Pulumi itself needs for this stack, with none of maestro-deploy's code."""
+    import importlib
+
+    import pulumi
+    from pulumi.runtime import rpc
+
+    floor(modules)
+    recorded = json.loads(open(path, encoding="utf-8").read())
+
+    def unwrap(value):
+        if rpc.is_rpc_secret(value):
+            return pulumi.Output.secret(unwrap(rpc.unwrap_rpc_secret(value)))
+        if isinstance(value, dict):
+            return {k: unwrap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [unwrap(v) for v in value]
+        return value
+
+    def resource_class(type_token: str):
+        if type_token.startswith("pulumi:providers:"):
+            return importlib.import_module(f"pulumi_{type_token.split(':')[2]}").Provider
+        package, module, name = type_token.split(":")
+        if package == "kubernetes":  # kubernetes:networking.k8s.io/v1:NetworkPolicy
+            group, version = module.split("/")
+            return getattr(importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}"), name)
+        return getattr(importlib.import_module(f"pulumi_{package}"), name)  # docker:index/container:Container
+
+    def program():
+        made: dict[str, pulumi.Resource] = {}
+        for urn, type_token, name, parent, provider, custom, inputs in recorded:
+            opts = pulumi.ResourceOptions(parent=made.get(parent), provider=made.get(provider.rsplit("::", 1)[0]) if provider else None)
+            if not custom:
+                made[urn] = pulumi.ComponentResource(type_token, name, None, opts)
+                continue
+            kwargs = {snake(k): unwrap(v) for k, v in inputs.items() if k not in ("apiVersion", "kind")}
+            made[urn] = resource_class(type_token)(name, opts=opts, **kwargs)
+        return {}
+
+    from maestro_deploy.mock_run import run_program
+
+    run_program("bench", {}, program)
+    return {}
+
+
+def units(count: int) -> dict:
+    """`count` service units on the Kubernetes platform, with no product code in between."""
+    import pulumi
+    from pulumi_kubernetes.provider import Provider
+
+    from components.kubernetes.platform import KubernetesPlatform
+    from components.kubernetes.service_unit import Exposure
+    from components.unit import ServiceUnit
+    from maestro_deploy.mock_run import run_program
+
+    def program():
+        platform = KubernetesPlatform("bench", "bench", Provider("kubernetes", namespace="bench"), Exposure())
+        holder = pulumi.ComponentResource("maestro:bench:Units", "units")
+        previous = None
+        for i in range(count):
+            unit = ServiceUnit(
+                product="bench",
+                component=f"u{i}",
+                name=f"unit-{i}",
+                image="registry.example.com/bench:1.0.0",
+                version="1.0.0",
+                kind="service",
+                resources={"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+                port=8080,
+                health_path="/health",
+                env={"INDEX": str(i)},
+                writable=["/tmp"],
+                calls=[previous] if previous else [],
+            )
+            platform.deploy(unit, parent=holder)
+            previous = unit.name
+        platform.finalize()
+        return {}
+
+    run_program("bench", {"maestro:kubernetes": {"namespace": "bench"}}, program)
+    return {}
+
+
+if __name__ == "__main__":
+    kind = sys.argv[1]
+    if kind == "floor-kubernetes":
+        phases = floor(KUBERNETES_MODULES)
+    elif kind == "floor-docker":
+        phases = floor(DOCKER_MODULES)
+    elif kind == "stack":
+        phases = stack(sys.argv[2])
+    elif kind == "replay":
+        phases = replay(sys.argv[2], KUBERNETES_MODULES if sys.argv[3] == "kubernetes" else DOCKER_MODULES)
+    else:
+        phases = units(int(sys.argv[2]))
+    print(json.dumps({"seconds": time.perf_counter() - START, **phases}))
