@@ -13,7 +13,7 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "config" / "catalog.yaml
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class UnitDefaults(_Strict):

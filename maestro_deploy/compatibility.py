@@ -37,7 +37,7 @@ CONTRACT_PAIRS = [("frontend", "engine")]
 
 
 class Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     compatible_frontends: list[dict[str, str]] = Field(default_factory=list)
     compatible_backends: list[dict[str, str]] = Field(default_factory=list)
