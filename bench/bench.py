@@ -60,6 +60,9 @@ def main() -> None:
           f"Python {platform.python_version()}, {REPEATS} runs each (median)\n")
     for name, _ in stacks():  # once, to record what each registers for its replay
         sample(f"stack:{name}", "stack", name, referenced, records[name])
+    unit_records = {count: str(outputs_file.parent / f"units-{count}.json") for count in UNIT_COUNTS}
+    for count in UNIT_COUNTS:
+        sample(f"units:{count}", "units", str(count), unit_records[count])
     samples.clear()
     for _ in range(REPEATS):
         sample("floor:kubernetes", "floor-kubernetes")
@@ -69,6 +72,7 @@ def main() -> None:
             sample(f"replay:{name}", "replay", records[name], kind)
         for count in UNIT_COUNTS:
             sample(f"units:{count}", "units", str(count))
+            sample(f"units-replay:{count}", "replay", unit_records[count], "kubernetes")
     median = {key: statistics.median(values) for key, values in samples.items()}
 
     print("floor (imports + mocks, nothing registered):")
@@ -84,13 +88,12 @@ def main() -> None:
         print(f"  {name:26} {details['stack:' + name]['resources']:9d} {stack_ms * 1000:7.0f} {ratio_floor:8.2f} {replay_ms * 1000:10.0f} {ratio_replay:9.2f}")
     print(f"  worst: {worst_floor:.2f} x the floor (target 1.3); {worst_replay:.2f} x a bare program registering the same resources")
 
-    print("\nscale, N service units on the Kubernetes platform:")
+    print("\nscale, N service units on the Kubernetes platform (5 resources each):")
+    print(f"  {'units':>5} {'ms':>7} {'replay ms':>10}")
     for count in UNIT_COUNTS:
-        print(f"  {count:4d} units {median[f'units:{count}'] * 1000:7.0f} ms")
-    xs, ys = UNIT_COUNTS, [median[f"units:{c}"] * 1000 for c in UNIT_COUNTS]
-    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
-    print(f"  cost per additional unit: {slope:.1f} ms (target 15)")
+        print(f"  {count:5d} {median[f'units:{count}'] * 1000:7.0f} {median[f'units-replay:{count}'] * 1000:10.0f}")
+    ours, bare = slope(median, "units"), slope(median, "units-replay")
+    print(f"  cost per additional unit: {ours:.1f} ms (target 15); a bare program registering the same: {bare:.1f} ms")
 
     print("\ncritical path, the longest chain of resources `pulumi up` creates one after another:")
     for name, _ in stacks():
@@ -102,6 +105,13 @@ def main() -> None:
     result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"], cwd=ROOT, capture_output=True, text=True)
     tail = result.stdout.strip().splitlines()[-1]
     print(f"\ntest suite: {time.perf_counter() - started:.1f} s wall ({tail}) (target 30 s)")
+
+
+def slope(median: dict[str, float], key: str) -> float:
+    """Least-squares milliseconds per additional unit."""
+    xs, ys = UNIT_COUNTS, [median[f"{key}:{c}"] * 1000 for c in UNIT_COUNTS]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
 
 
 def details_for(name: str, referenced: str) -> dict:
@@ -148,7 +158,6 @@ def critical_path(detail: dict) -> tuple[list[str], int, list[str]]:
             urn = rows[urn][2]
         return None
 
-    wiring = detail.get("wiring") or {}
     crossings = sorted(
         {f"{product(u)}->{product(d)}" for u in resources for d in waits_for(u) if product(u) and product(d) and product(u) != product(d)}
     )

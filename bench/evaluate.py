@@ -53,14 +53,19 @@ def stack(name: str) -> dict:
     config = read_stack_config(path)
     outputs = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
     run = run_program(stack_name, config, main, stack_outputs=outputs)
-    if len(sys.argv) > 4:  # record what was registered, for `replay`
-        with open(sys.argv[4], "w", encoding="utf-8") as f:
-            json.dump([[r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.inputs] for r in run.registered], f)
+    if len(sys.argv) > 4:
+        record(run, sys.argv[4])
     return {
         "imports": imported - START,
         "resources": len(run.registered),
         "edges": [[r.urn, r.type, r.name, r.parent, r.dependencies, r.custom] for r in run.registered],
     }
+
+
+def record(run, path: str) -> None:
+    """What a run registered, for `replay`."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump([[r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.inputs] for r in run.registered], f)
 
 
 def snake(name: str) -> str:
@@ -149,7 +154,9 @@ def units(count: int) -> dict:
         platform.finalize()
         return {}
 
-    run_program("bench", {"maestro:kubernetes": {"namespace": "bench"}}, program)
+    run = run_program("bench", {"maestro:kubernetes": {"namespace": "bench"}}, program)
+    if len(sys.argv) > 3:
+        record(run, sys.argv[3])
     return {}
 
 

@@ -6,8 +6,9 @@ import functools
 from pathlib import Path
 from typing import Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from maestro_deploy.stack_file import load_data
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "config" / "catalog.yaml"
 
@@ -50,5 +51,5 @@ class ProductDefaults(_Strict):
 
 @functools.cache
 def load_catalog(path: Path = CATALOG_PATH) -> dict[str, ProductDefaults]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_data(path.read_text(encoding="utf-8"))
     return {key: ProductDefaults.model_validate(value) for key, value in raw.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -14,8 +13,7 @@ from .ephemeral import DriverError
 from .local_run import LocalRunError
 from .mock_run import PROJECT
 from .environment import environment_problems, load_stack_outputs
-from .secure_values import reveal_offline, top_level_keys
-from .settings import StackSettings
+from .stack import STATE_DIR, Loaded, load, on_platform, write_compose
 from .stack_file import read_stack_config, resolve_stack_path
 from .validation import parse_settings, products
 
@@ -23,37 +21,13 @@ EXIT_INVALID = 2
 EXIT_INFRASTRUCTURE = 2  # the same code as ephemeral runs give an infrastructure failure
 # How the Pulumi CLI names a stack of this project on a self-managed (file) backend.
 DEFAULT_ORGANIZATION = "organization"
-STATE_DIR = Path(".maestro-state")
-
-
-@dataclass
-class Loaded:
-    name: str
-    config: dict[str, Any]
-    settings: StackSettings
-    stack_outputs: Optional[dict[str, dict[str, Any]]]
-
-    def run(self, config: Optional[dict[str, Any]] = None, generated: Optional[dict[str, str]] = None):
-        """The program under mocks, with encrypted values marked secret as the CLI would."""
-        from .render import run_stack
-
-        config = self.config if config is None else config
-        _, secure = reveal_offline(config)
-        return run_stack(self.name, config, top_level_keys(secure), generated, self.stack_outputs)
 
 
 def _load(args: argparse.Namespace) -> Loaded:
-    """Read and check a stack, references and compatibility included: nothing runs unless it is valid."""
-    name, path = resolve_stack_path(args.stack)
-    config = read_stack_config(path)
-    settings = parse_settings(config)
-    stack_outputs = load_stack_outputs(getattr(args, "stack_outputs", None))
-    errors, found = environment_problems(settings, stack_outputs)
-    if errors:
-        raise ConfigError(errors)
-    for warning in found:
+    loaded, warnings = load(args.stack, load_stack_outputs(getattr(args, "stack_outputs", None)))
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return Loaded(name, config, settings, stack_outputs)
+    return loaded
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -77,42 +51,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
-    """The same stack on another platform: only the platform's own keys change."""
-    moved = {k: v for k, v in config.items() if k not in ("maestro:kubernetes", "maestro:docker")}
-    moved["maestro:platform"] = platform
-    if platform == "kubernetes" and "maestro:kubernetes" in config:
-        moved["maestro:kubernetes"] = config["maestro:kubernetes"]
-    if platform == "docker" and "maestro:docker" in config:
-        moved["maestro:docker"] = config["maestro:docker"]
-    return moved
-
-
 def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
     compose, services = write_compose(loaded, out, state)
     name = loaded.name
     print(f"{name}: wrote {compose} ({services} services); up: docker-compose -p maestro-{name} -f {compose} up -d")
     return 0
-
-
-def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
-    """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack outputs)."""
-    from .compose import compose_export, load_generated, save_generated, write_export
-
-    _, secure = reveal_offline(loaded.config)
-    if secure:
-        # Compose runs for real, and nothing offline can decrypt a Pulumi secret.
-        raise ConfigError(
-            [Problem(p, "encrypted; a Compose export needs its value, so deploy this stack with pulumi up") for p in sorted(secure)]
-        )
-    store = state / f"{loaded.name}.generated.json"
-    generated = load_generated(store)
-    run = loaded.run(on_platform(loaded.config, "docker"), generated)
-    save_generated(store, generated)
-    export = compose_export(run)
-    compose = write_export(export, out)
-    (out / "outputs.json").write_text(json.dumps(run.outputs, indent=2), encoding="utf-8")
-    return compose, len(export.compose["services"])
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import Problem
+from .stack_file import load_data
 
 MATRIX_PATH = Path(__file__).resolve().parent.parent / "config" / "compatibility-matrix.yaml"
 # product key in a stack -> its name in the matrix
@@ -55,7 +55,7 @@ class Entry(BaseModel):
 
 @functools.cache
 def load_matrix(path: Path = MATRIX_PATH) -> dict[str, dict[str, Entry]]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = load_data(path.read_text(encoding="utf-8")) or {}
     return {
         product: {_bare(version): Entry.model_validate(entry or {}) for version, entry in versions.items()}
         for product, versions in raw.items()

@@ -50,8 +50,8 @@ class DockerDriver:
         return Compose(stack, self.workdir / stack)
 
     def deploy(self, stack: str, config: dict[str, Any]) -> None:
-        from .cli import Loaded, on_platform, write_compose
         from .environment import environment_problems
+        from .stack import Loaded, on_platform, write_compose
         from .errors import ConfigError
         from .validation import parse_settings
 

@@ -13,7 +13,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# LibYAML's parser when PyYAML has it: the pure-Python one costs a render tens of milliseconds.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_data(text: str):
+    """A YAML data file (catalog, compatibility matrix), safely and fast."""
+    return yaml.load(text, Loader=SafeLoader)
+
+
+class _UniqueKeyLoader(SafeLoader):
     """PyYAML keeps the last of two equal keys; a stack file must not, or a
     second `engine:` silently replaces the first."""
 
@@ -27,7 +36,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
                 None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
             )
         seen[key] = key_node.start_mark.line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    return SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

@@ -29,3 +29,17 @@ def stack_outputs_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("outputs") / "stack-outputs.json"
     path.write_text(json.dumps(chained_outputs()))
     return str(path)
+
+
+@pytest.fixture
+def nothing_registered(monkeypatch):
+    """Fail the test if the program is ever evaluated: bad input registers nothing."""
+    # Imported before patching: a first import would bind the patch for good.
+    import maestro_deploy.render as render
+    from maestro_deploy import mock_run
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the program ran despite invalid config")
+
+    monkeypatch.setattr(mock_run, "run_program", refuse)
+    monkeypatch.setattr(render, "run_program", refuse)

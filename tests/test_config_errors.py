@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from maestro_deploy import cli, mock_run
+from maestro_deploy import cli
 
 OK_K8S = {"namespace": "maestro-test", "domain": "test.example.com"}
 
@@ -14,19 +14,6 @@ def stack_file(tmp_path, text):
     path.write_text(textwrap.dedent(text))
     return path
 
-
-@pytest.fixture
-def nothing_registered(monkeypatch):
-    """Fail the test if the program is ever evaluated."""
-
-    # Imported before patching: a first import would bind the patch for good.
-    import maestro_deploy.render as render
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the program ran despite invalid config")
-
-    monkeypatch.setattr(mock_run, "run_program", refuse)
-    monkeypatch.setattr(render, "run_program", refuse)
 
 
 CASES = [

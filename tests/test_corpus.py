@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from maestro_deploy import cli, mock_run
+from maestro_deploy import cli
 
 CORPUS = ROOT / "tests" / "corpus"
 FILES = sorted(CORPUS.glob("*.yaml"))
@@ -18,16 +18,6 @@ STACK_OUTPUTS = str(CORPUS / "stack-outputs.json")
 def expected(path):
     return [m.group(1) for m in re.finditer(rb"^# expect: (.*)$", path.read_bytes(), re.M)]
 
-
-@pytest.fixture
-def nothing_registered(monkeypatch):
-    import maestro_deploy.render as render
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the program ran")
-
-    monkeypatch.setattr(mock_run, "run_program", refuse)
-    monkeypatch.setattr(render, "run_program", refuse)
 
 
 def test_the_corpus_is_large_enough():

@@ -11,6 +11,7 @@ from pulumi.runtime import rpc
 from maestro_deploy import cli
 from maestro_deploy.compose import compose_export
 from maestro_deploy.mock_run import GENERATED_SECRET
+from maestro_deploy.stack import on_platform
 
 CONTAINER = "docker:index/container:Container"
 
@@ -41,7 +42,7 @@ def secret_keys(container) -> set[str]:
 
 
 def on_docker(config: dict, **docker) -> dict:
-    return cli.on_platform({**config, **({"maestro:docker": docker} if docker else {})}, "docker")
+    return on_platform({**config, **({"maestro:docker": docker} if docker else {})}, "docker")
 
 
 def staging_config() -> dict:

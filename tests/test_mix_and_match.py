@@ -51,16 +51,6 @@ def outputs_file(tmp_path, outputs=OUTPUTS):
     return str(path)
 
 
-@pytest.fixture
-def nothing_registered(monkeypatch):
-    import maestro_deploy.render as render
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the program ran")
-
-    monkeypatch.setattr(mock_run, "run_program", refuse)
-    monkeypatch.setattr(render, "run_program", refuse)
-
 
 # --- stack references ---
 

@@ -1,0 +1,78 @@
+"""A stack as the offline tools and drivers handle it: read, checked, run under mocks,
+moved to another platform, exported for Compose."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .environment import environment_problems
+from .errors import ConfigError, Problem
+from .secure_values import reveal_offline, top_level_keys
+from .settings import StackSettings
+from .stack_file import read_stack_config, resolve_stack_path
+from .validation import parse_settings
+
+# Where Compose exports keep generated passwords between renders.
+STATE_DIR = Path(".maestro-state")
+
+
+@dataclass
+class Loaded:
+    name: str
+    config: dict[str, Any]
+    settings: StackSettings
+    stack_outputs: Optional[dict[str, dict[str, Any]]]
+
+    def run(self, config: Optional[dict[str, Any]] = None, generated: Optional[dict[str, str]] = None):
+        """The program under mocks, with encrypted values marked secret as the CLI would."""
+        from .render import run_stack
+
+        config = self.config if config is None else config
+        _, secure = reveal_offline(config)
+        return run_stack(self.name, config, top_level_keys(secure), generated, self.stack_outputs)
+
+
+def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[Loaded, list[Problem]]:
+    """Read and check a stack, references and compatibility included: nothing runs unless it
+    is valid. Returns it with its warnings."""
+    name, path = resolve_stack_path(stack)
+    config = read_stack_config(path)
+    settings = parse_settings(config)
+    errors, warnings = environment_problems(settings, stack_outputs)
+    if errors:
+        raise ConfigError(errors)
+    return Loaded(name, config, settings, stack_outputs), warnings
+
+
+def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
+    """The same stack on another platform: only the platform's own keys change."""
+    moved = {k: v for k, v in config.items() if k not in ("maestro:kubernetes", "maestro:docker")}
+    moved["maestro:platform"] = platform
+    if platform == "kubernetes" and "maestro:kubernetes" in config:
+        moved["maestro:kubernetes"] = config["maestro:kubernetes"]
+    if platform == "docker" and "maestro:docker" in config:
+        moved["maestro:docker"] = config["maestro:docker"]
+    return moved
+
+
+def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
+    """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack outputs)."""
+    from .compose import compose_export, load_generated, save_generated, write_export
+
+    _, secure = reveal_offline(loaded.config)
+    if secure:
+        # Compose runs for real, and nothing offline can decrypt a Pulumi secret.
+        raise ConfigError(
+            [Problem(p, "encrypted; a Compose export needs its value, so deploy this stack with pulumi up") for p in sorted(secure)]
+        )
+    store = state / f"{loaded.name}.generated.json"
+    generated = load_generated(store)
+    run = loaded.run(on_platform(loaded.config, "docker"), generated)
+    save_generated(store, generated)
+    export = compose_export(run)
+    compose = write_export(export, out)
+    (out / "outputs.json").write_text(json.dumps(run.outputs, indent=2), encoding="utf-8")
+    return compose, len(export.compose["services"])
