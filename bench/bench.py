@@ -103,8 +103,11 @@ def main() -> None:
 
     started = time.perf_counter()
     result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"], cwd=ROOT, capture_output=True, text=True)
-    tail = result.stdout.strip().splitlines()[-1]
-    print(f"\ntest suite: {time.perf_counter() - started:.1f} s wall ({tail}) (target 30 s)")
+    lines = result.stdout.strip().splitlines()
+    print(f"\ntest suite: {time.perf_counter() - started:.1f} s wall ({lines[-1]}) (target 30 s)")
+    for line in lines:
+        if line.startswith("FAILED"):
+            print(f"  {line}")
 
 
 def slope(median: dict[str, float], key: str) -> float:
