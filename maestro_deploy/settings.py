@@ -32,48 +32,50 @@ PATTERN_MEANING = {
     OUTPUT_NAME: "expected a stack output name such as engine_url",
     IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
 }
-_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
-_IPV4 = re.compile(r"^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+def matching(pattern: str, expected: str) -> AfterValidator:
+    """A string check with a message a person can act on. (A `Field(pattern=...)` would
+    do, but Python's `re` is needed for lookaheads, and the message says what is expected.)"""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(expected)
+        return value
+
+    return AfterValidator(check)
 
 
-def _http_url(value: str) -> str:
-    # pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a
-    # browser or a test runner must reach it exactly as written.
-    if not _URL.match(value):
-        raise ValueError("expected an absolute http:// or https:// URL without spaces")
-    return value
-
-
-def _hostname(value: str) -> str:
-    if not _HOSTNAME.match(value):
-        raise ValueError("expected a lowercase DNS name with at least two labels, like staging.example.com")
-    return value
-
-
-def _database_url(value: str) -> str:
-    if not re.match(r"^postgres(ql)?://([^@/\s]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$", value):
-        raise ValueError("expected a PostgreSQL URL: postgresql://user:password@host:5432/database")
-    return value
-
-
-def _dns_name(value: str) -> str:
-    if not _DNS_NAME.match(value):
-        raise ValueError("expected a lowercase DNS name such as localhost or vm.example.com")
-    return value
-
-
-def _ipv4(value: str) -> str:
-    if not _IPV4.match(value):
-        raise ValueError("expected an IPv4 address such as 127.0.0.1")
-    return value
-
-
-HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
-Hostname = Annotated[str, AfterValidator(_hostname)]
-DnsName = Annotated[str, AfterValidator(_dns_name)]
-IPv4 = Annotated[str, AfterValidator(_ipv4)]
+_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+# pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a browser or a
+# test runner must reach it exactly as written.
+HttpUrlStr = Annotated[
+    str,
+    matching(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$", "expected an absolute http:// or https:// URL without spaces"),
+]
+Hostname = Annotated[
+    str,
+    matching(
+        rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$",
+        "expected a lowercase DNS name with at least two labels, like staging.example.com",
+    ),
+]
+DnsName = Annotated[
+    str, matching(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$", "expected a lowercase DNS name such as localhost or vm.example.com")
+]
+IPv4 = Annotated[
+    str,
+    matching(
+        r"^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$",
+        "expected an IPv4 address such as 127.0.0.1",
+    ),
+]
+DatabaseUrl = Annotated[
+    str,
+    matching(
+        r"^postgres(ql)?://([^@/\s]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$",
+        "expected a PostgreSQL URL: postgresql://user:password@host:5432/database",
+    ),
+]
 Quantity = Annotated[str, Field(pattern=QUANTITY)]
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 
@@ -161,7 +163,7 @@ class Database(Strict):
     image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
         None, description="With bundled: replaces the catalog's PostgreSQL image (a stand-in in smoke tests)."
     )
-    url: Optional[Annotated[str, AfterValidator(_database_url)]] = Field(
+    url: Optional[DatabaseUrl] = Field(
         None,
         description="An external PostgreSQL's URL: a Pulumi secret only (pulumi config set --secret --path ...).",
     )
