@@ -46,9 +46,9 @@ def read_pulumi_config() -> dict[str, Any]:
 
 
 def main() -> dict[str, Any]:
-    from .errors import ConfigError
-
     from pulumi.runtime.config import is_config_secret
+
+    from .errors import ConfigError
 
     raw = read_pulumi_config()
     try:
