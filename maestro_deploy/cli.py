@@ -12,8 +12,8 @@ from .errors import ConfigError, Problem
 from .ephemeral import DriverError
 from .local_run import LocalRunError
 from .mock_run import PROJECT
-from .environment import environment_problems, load_stack_outputs
-from .stack import STATE_DIR, Loaded, load, on_platform, write_compose
+from .environment import load_stack_outputs
+from .stack import STATE_DIR, Loaded, check, load, on_platform, write_compose
 from .stack_file import read_stack_config, resolve_stack_path
 from .validation import parse_settings, products
 
@@ -166,9 +166,7 @@ def cmd_ephemeral_run(args: argparse.Namespace) -> int:
     checked = {**config, "maestro:ephemeral": {"owner": args.owner, "created": 0, "expires": ttl}}
     if checked.get("maestro:platform", "kubernetes") == "kubernetes":
         checked["maestro:kubernetes"] = {**(checked.get("maestro:kubernetes") or {}), "namespace": "qf-check"}
-    errors, _ = environment_problems(parse_settings(checked), None)
-    if errors:
-        raise ConfigError(errors)
+    check(checked, None)
     try:
         return ephemeral.run(make_driver(args), config, words, args.owner, ttl, Path(args.results))
     except ephemeral.Interrupted:

@@ -50,17 +50,11 @@ class DockerDriver:
         return Compose(stack, self.workdir / stack)
 
     def deploy(self, stack: str, config: dict[str, Any]) -> None:
-        from .environment import environment_problems
-        from .stack import Loaded, on_platform, write_compose
-        from .errors import ConfigError
-        from .validation import parse_settings
+        from .stack import Loaded, check, on_platform, write_compose
 
         # No host ports: many runs share the engine; the runner tests inside the stack's network.
         config = on_platform({**config, "maestro:docker": {**config.get("maestro:docker", {}), "publish": False}}, "docker")
-        settings = parse_settings(config)
-        errors, _ = environment_problems(settings, None)
-        if errors:
-            raise ConfigError(errors)
+        settings, _ = check(config, None)
         directory = self.workdir / stack
         write_compose(Loaded(stack, config, settings, None), directory, directory / "state")
         try:

@@ -12,10 +12,11 @@ from components.catalog import load_catalog
 
 from .compatibility import Deployed, check
 from .errors import ConfigError, Problem
-from .settings import Endpoint, StackSettings
+from .settings import HTTP_URL, Endpoint, StackSettings
 from .validation import products, warnings
 
-_URL = re.compile(r"^https?://\S+$")
+# The rule a URL written in config meets: a URL read from another stack meets it too.
+_URL = re.compile(HTTP_URL)
 
 
 def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:

@@ -48,10 +48,8 @@ def matching(pattern: str, expected: str) -> AfterValidator:
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a browser or a
 # test runner must reach it exactly as written.
-HttpUrlStr = Annotated[
-    str,
-    matching(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$", "expected an absolute http:// or https:// URL without spaces"),
-]
+HTTP_URL = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
+HttpUrlStr = Annotated[str, matching(HTTP_URL, "expected an absolute http:// or https:// URL without spaces")]
 Hostname = Annotated[
     str,
     matching(

@@ -35,15 +35,21 @@ class Loaded:
         return run_stack(self.name, config, top_level_keys(secure), generated, self.stack_outputs)
 
 
-def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[Loaded, list[Problem]]:
-    """Read and check a stack, references and compatibility included: nothing runs unless it
-    is valid. Returns it with its warnings."""
-    name, path = resolve_stack_path(stack)
-    config = read_stack_config(path)
+def check(config: dict[str, Any], stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[StackSettings, list[Problem]]:
+    """A stack's config checked whole, references and compatibility included: its settings
+    and warnings, or ConfigError with every problem. Nothing runs unless it passes."""
     settings = parse_settings(config)
     errors, warnings = environment_problems(settings, stack_outputs)
     if errors:
         raise ConfigError(errors)
+    return settings, warnings
+
+
+def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[Loaded, list[Problem]]:
+    """Read a stack file and check it; returns it with its warnings."""
+    name, path = resolve_stack_path(stack)
+    config = read_stack_config(path)
+    settings, warnings = check(config, stack_outputs)
     return Loaded(name, config, settings, stack_outputs), warnings
 
 
