@@ -59,22 +59,38 @@ def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
-    from .local_run import Compose
+    from .local_run import Compose, Progress
 
+    progress = Progress()
     loaded = _load(args)
     name = loaded.name
     out = Path(args.out or f"out/{name}-compose")
     write_compose(loaded, out, Path(args.state))
     compose = Compose(name, out)
-    print(f"{name}: starting {len(compose.services())} containers on the local Docker engine")
+    progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
+    compose.build_images(progress)
     compose.up()
-    compose.wait_healthy()
-    outputs = json.loads((out / "outputs.json").read_text(encoding="utf-8"))
-    print(f"{name}: healthy. Where each product answers:")
-    for key, url in outputs.items():
-        if key.endswith("_url") and not key.endswith("internal_url") and isinstance(url, str):
-            print(f"  {key.removesuffix('_url'):16} {url}")
+    progress("containers started")
+    compose.wait_healthy(progress=progress)
+    progress(f"{name}: every service healthy")
+    print_urls(json.loads((out / "outputs.json").read_text(encoding="utf-8")), args.stack)
+    print(f"Tear it down: maestro-deploy compose down {args.stack} (data kept; --delete-data removes it too)")
     return 0
+
+
+def print_urls(outputs: dict[str, Any], stack: str) -> None:
+    """Where each product answers: a browser's URL, else the one inside the stack's network."""
+    urls = {k.removesuffix("_url"): v for k, v in outputs.items() if k.endswith("_url") and isinstance(v, str)}
+    print("Where each product answers:")
+    for key, url in urls.items():
+        if key.endswith("_internal"):
+            product = key.removesuffix("_internal").removesuffix("_api")
+            if product not in urls:
+                print(f"  {product:16} {url}  (inside the stack's network only)")
+        else:
+            print(f"  {key:16} {url}")
+    if "registry_password" in outputs:
+        print(f"  registry login   maestro-deploy outputs {stack} --show-secrets (registry_username, registry_password)")
 
 
 def cmd_compose_down(args: argparse.Namespace) -> int:
@@ -101,9 +117,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_outputs(args: argparse.Namespace) -> int:
     """A stack's outputs as another stack's `--stack-outputs` file expects them."""
+    from .compose import load_generated
+
     loaded = _load(args)
     name = args.as_name or f"{DEFAULT_ORGANIZATION}/{PROJECT}/{loaded.name}"
-    print(json.dumps({name: loaded.run().outputs}, indent=2))
+    # Generated passwords as the last Compose export made them, where there was one.
+    generated = load_generated(Path(args.state) / f"{loaded.name}.generated.json") or None
+    run = loaded.run(generated=generated)
+    print(json.dumps({name: run.shown_outputs(args.show_secrets)}, indent=2))
     return 0
 
 
@@ -234,6 +255,8 @@ def parser() -> argparse.ArgumentParser:
     outputs.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     outputs.add_argument("--as", dest="as_name", metavar="NAME", help="its full name (default: organization/maestro/<stack>)")
     outputs.add_argument("--stack-outputs", metavar="FILE", help=stack_outputs)
+    outputs.add_argument("--show-secrets", action="store_true", help="print secret outputs' values (masked otherwise)")
+    outputs.add_argument("--state", default=str(STATE_DIR), help="where generated passwords are kept (default: %(default)s)")
     outputs.set_defaults(func=cmd_outputs)
     eph = sub.add_parser("ephemeral", help="throwaway quality-fabric test stacks that never leak")
     eph_sub = eph.add_subparsers(dest="action", required=True)

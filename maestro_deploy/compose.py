@@ -57,7 +57,9 @@ def _labels(resource: Registered) -> dict[str, str]:
 
 def compose_export(run: Run) -> Export:
     of_type = lambda t: [r for r in run.registered if r.type == t]  # noqa: E731
-    containers = of_type(CONTAINER)
+    # In name order: the program registers concurrently, and an export that reads the same
+    # every time diffs cleanly.
+    containers = sorted(of_type(CONTAINER), key=lambda c: c.name)
     service_of = {c.urn: c.name for c in containers}
     builds = {r.inputs["imageName"]: r.inputs.get("build", {}) for r in of_type(BUILT_IMAGE)}
     volume_names = {r.inputs["name"] for r in of_type(VOLUME)}
@@ -70,7 +72,7 @@ def compose_export(run: Run) -> Export:
             for n in of_type(NETWORK)
         },
     }
-    volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": _labels(v)} for v in of_type(VOLUME)}
+    volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": _labels(v)} for v in sorted(of_type(VOLUME), key=lambda v: v.name)}
     used = {m.split(":", 1)[0] for s in services.values() for m in s.get("volumes", [])}
     if volumes := {k: v for k, v in volumes.items() if k in used}:
         export.compose["volumes"] = volumes
@@ -138,7 +140,10 @@ def _service(
         service["volumes"] = mounts
     if i.get("tmpfs"):
         service["tmpfs"] = [f"{path}:{options}" for path, options in i["tmpfs"].items()]
-    service["read_only"] = bool(i.get("readOnly"))
+    # Uploads are the only reason a container keeps a writable root (see the platform), and
+    # here they are bind mounts: every unit runs on a read-only root filesystem.
+    service["read_only"] = True
+    service["init"] = bool(i.get("init"))
     service["user"] = i["user"]
     service["cap_drop"] = i.get("capabilities", {}).get("drops", [])
     service["security_opt"] = i.get("securityOpts", [])

@@ -58,7 +58,9 @@ class DockerDriver:
         directory = self.workdir / stack
         write_compose(Loaded(stack, config, settings, None), directory, directory / "state")
         try:
-            self._compose(stack).up()
+            compose = self._compose(stack)
+            compose.build_images(print)  # reused from the layer cache when nothing changed
+            compose.up()
         except LocalRunError as err:
             raise DriverError(str(err)) from None
 

@@ -9,12 +9,30 @@ which must be on PATH; every container, network and volume carries the label
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
+# Pinned pure-Python wheels that a build context wants in its site-packages/: installed by
+# the host's pip, because the image build itself runs with no network (this project's
+# images; a context without this file is built as it is).
+VENDOR_LOCK = "vendor-wheels.lock"
+
+
+class Progress:
+    """One line per phase of a long job, with the seconds since it began. The clock may
+    start in the shell script that runs this (MAESTRO_PROGRESS_START, epoch seconds)."""
+
+    def __init__(self, started: Optional[float] = None):
+        self.started = started if started is not None else float(os.environ.get("MAESTRO_PROGRESS_START") or time.time())
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.time() - self.started:6.1f}s] {message}", flush=True)
 
 
 class LocalRunError(Exception):
@@ -25,10 +43,10 @@ def project(stack: str) -> str:
     return f"maestro-{stack}"
 
 
-def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+def _run(args: list[str], check: bool = True, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
     if shutil.which(args[0]) is None:
         raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io docker-compose")
-    result = subprocess.run(args, capture_output=True, text=True)
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
     if check and result.returncode != 0:
         raise LocalRunError(f"`{' '.join(args)}` failed: {result.stderr.strip() or result.stdout.strip()}")
     return result
@@ -48,21 +66,55 @@ class Compose:
 
         return yaml.safe_load((self.directory / "compose.yaml").read_text(encoding="utf-8"))["services"]
 
+    def build_images(self, progress: Callable[[str], None]) -> None:
+        """Build every image a service names a build for, once per image, with Docker's
+        classic builder (no registry, no BuildKit); the layer cache makes a rebuild cheap."""
+        builds = {s["image"]: s["build"] for s in self.services().values() if "build" in s}
+        for image, build in builds.items():
+            context = Path(build["context"])
+            vendor_wheels(context)
+            before = _image_id(image)
+            args = ["docker", "build", "-q", "-t", image]
+            if build.get("dockerfile"):
+                args += ["-f", str(context / build["dockerfile"])]
+            for key, value in (build.get("args") or {}).items():
+                args += ["--build-arg", f"{key}={value}"]
+            _run(args + [str(context)], env={**os.environ, "DOCKER_BUILDKIT": "0"})
+            progress(f"image {image} {'reused (unchanged)' if _image_id(image) == before else 'built'}")
+
     def up(self) -> None:
         _run(self.base + ["up", "-d", "--remove-orphans"])
 
-    def wait_healthy(self, timeout: float = 180) -> None:
-        """Until every service with a health check is healthy; a task may have ended by then."""
-        checked = [s["container_name"] for s in self.services().values() if "healthcheck" in s and s["restart"] != "no"]
+    def container_ids(self) -> dict[str, str]:
+        """Service -> the id of its container: a re-run that changes nothing keeps every one."""
+        ids = {}
+        for service, spec in self.services().items():
+            found = _run(["docker", "inspect", "-f", "{{.Id}}", spec["container_name"]], check=False)
+            ids[service] = found.stdout.strip() if found.returncode == 0 else ""
+        return ids
+
+    def wait_healthy(self, timeout: float = 180, progress: Optional[Callable[[str], None]] = None) -> None:
+        """Until every service with a health check is healthy; a task may have ended by then.
+        `progress` hears of each service once, as it becomes healthy."""
+        checked = {
+            name: s["container_name"]
+            for name, s in self.services().items()
+            if "healthcheck" in s and s["restart"] != "no"
+        }
         deadline = time.monotonic() + timeout
+        told: set[str] = set()
         while True:
-            states = {name: _health(name) for name in checked}
-            if all(state == "healthy" for state in states.values()):
+            states = {name: _health(container) for name, container in checked.items()}
+            for name in sorted(n for n, state in states.items() if state == "healthy" and n not in told):
+                told.add(name)
+                if progress:
+                    progress(f"{name} healthy")
+            if len(told) == len(checked):
                 return
             if time.monotonic() > deadline:
-                late = ", ".join(f"{n} ({s})" for n, s in states.items() if s != "healthy")
+                late = ", ".join(f"{checked[n]} ({s})" for n, s in states.items() if s != "healthy")
                 raise LocalRunError(f"not healthy after {timeout:.0f} s: {late}; see `docker logs <name>`")
-            time.sleep(2)
+            time.sleep(0.5)
 
     def wait_task(self, service: str, timeout: float = 300) -> int:
         """The exit code of a task's container, once it has ended."""
@@ -80,6 +132,28 @@ class Compose:
     def down(self, delete_data: bool) -> None:
         """Remove containers and the network; named volumes (data) only when asked."""
         _run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
+
+
+def vendor_wheels(context: Path) -> None:
+    """Install the context's pinned wheels into its site-packages/, once per lock file."""
+    lock = context / VENDOR_LOCK
+    if not lock.is_file():
+        return
+    target = context / "site-packages"
+    stamp = target / VENDOR_LOCK
+    if stamp.is_file() and stamp.read_bytes() == lock.read_bytes():
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:"]
+    result = subprocess.run(pip + ["--target", str(target), "-r", str(lock)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise LocalRunError(f"vendoring {lock} failed: {result.stderr.strip()[-2000:]}")
+    shutil.copyfile(lock, stamp)
+
+
+def _image_id(image: str) -> str:
+    result = _run(["docker", "image", "inspect", "-f", "{{.Id}}", image], check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def _health(container: str) -> str:

@@ -19,6 +19,7 @@ from pulumi.runtime.mocks import MockMonitor
 PROJECT = "maestro"
 # Stand-in for provider-computed secrets (generated passwords) in an offline render.
 GENERATED_SECRET = "generated-secret-placeholder"
+SECRET_MASK = "[secret]"
 
 
 @dataclass
@@ -96,7 +97,12 @@ class _RecordingMonitor(MockMonitor):
 @dataclass
 class Run:
     registered: list[Registered]
-    outputs: dict[str, Any]
+    outputs: dict[str, Any]  # values revealed: mask `secret_outputs` wherever they are shown
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def shown_outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        """The outputs as `pulumi stack output` shows them: secrets masked unless asked for."""
+        return {k: v if show_secrets or k not in self.secret_outputs else SECRET_MASK for k, v in self.outputs.items()}
 
 
 def run_program(
@@ -121,11 +127,20 @@ def run_program(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []
     )
     exported: dict[str, Any] = {}
+    secret: set[str] = set()
 
     @pulumi.runtime.test
     def evaluate():
+        outputs = {k: pulumi.Output.from_input(v) for k, v in (program() or {}).items()}
+
+        async def secret_names() -> set[str]:
+            return {k for k, o in outputs.items() if await o.is_secret()}
+
         # Returning an Output makes the test wait until every value is known.
-        return pulumi.Output.from_input(program() or {}).apply(exported.update)
+        return pulumi.Output.all(
+            pulumi.Output.all(**outputs).apply(exported.update),
+            pulumi.Output.from_input(asyncio.ensure_future(secret_names())).apply(secret.update),
+        )
 
     opened = []
     policy = asyncio.get_event_loop_policy()
@@ -142,7 +157,7 @@ def run_program(
     finally:
         policy.new_event_loop = create  # type: ignore[method-assign]
         _close_event_loops(opened + [_current_loop()])
-    return Run(registered=monitor.registered, outputs=exported)
+    return Run(registered=monitor.registered, outputs=exported, secret_outputs=secret)
 
 
 def _current_loop() -> Optional[asyncio.AbstractEventLoop]:

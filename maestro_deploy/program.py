@@ -184,7 +184,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
 
     if c.hive:
         external = refs.url(c.hive.engine) if c.hive.engine else None
-        Hive(
+        hive = Hive(
             "hive",
             HiveArgs(
                 platform=platform,
@@ -194,6 +194,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
                 calls=[external or "engine"],
             ),
         )
+        outputs["hive_internal_url"] = hive.url
         versions["hive"] = c.hive.version or catalog["hive"].version
 
     if qf := c.quality_fabric:
@@ -230,6 +231,9 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         registry = Registry("registry", RegistryArgs(platform=platform, settings=c.registry))
         outputs["registry_url"] = registry.public_url
         outputs["registry_internal_url"] = registry.url
+        # The uploaders' login: the password is a secret output (`pulumi stack output --show-secrets`).
+        outputs["registry_username"] = registry.username
+        outputs["registry_password"] = registry.password
         versions["registry"] = c.registry.version or catalog["registry"].version
 
     platform.finalize()

@@ -8,10 +8,9 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
+from .mock_run import SECRET_MASK as MASK
 from .mock_run import Registered, Run, run_program
 from .program import main
-
-MASK = "[secret]"
 
 
 def run_stack(

@@ -159,7 +159,10 @@ class Database(Strict):
 
     bundled: Optional[bool] = Field(None, description="true: a PostgreSQL in the stack, on protected storage.")
     image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
-        None, description="With bundled: replaces the catalog's PostgreSQL image (a stand-in in smoke tests)."
+        None, description="With bundled: replaces the catalog's PostgreSQL image (one built locally, on Docker)."
+    )
+    build: Optional[Build] = Field(
+        None, description="With bundled, Docker platform only: build the PostgreSQL image from local source; `image` names it."
     )
     url: Optional[DatabaseUrl] = Field(
         None,

@@ -80,5 +80,6 @@ def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
     save_generated(store, generated)
     export = compose_export(run)
     compose = write_export(export, out)
-    (out / "outputs.json").write_text(json.dumps(run.outputs, indent=2), encoding="utf-8")
+    # As `pulumi stack output` shows them: `maestro-deploy outputs --show-secrets` reveals the rest.
+    (out / "outputs.json").write_text(json.dumps(run.shown_outputs(), indent=2), encoding="utf-8")
     return compose, len(export.compose["services"])

@@ -86,8 +86,12 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 yield Problem(f"{path}.replicas", "must be 1: its data lives on a single ReadWriteOnce volume")
             if product.autoscaling:
                 yield Problem(f"{path}.autoscaling", "not available: its data lives on a single ReadWriteOnce volume")
-        if product.build and s.platform != "docker":
-            yield Problem(f"{path}.build", "only on the docker platform: a cluster pulls images, so give `image`")
+        builds = [(f"{path}.build", product.build)]
+        if key == "engine" and product.database:
+            builds.append((f"{path}.database.build", product.database.build))
+        for build_path, build in builds:
+            if build and s.platform != "docker":
+                yield Problem(build_path, "only on the docker platform: a cluster pulls images, so give `image`")
         if s.platform == "docker":
             if (product.replicas or 1) > 1:
                 yield Problem(f"{path}.replicas", "must be 1: the docker platform runs one container per unit")
@@ -201,8 +205,9 @@ def _external_services(c: Any) -> Iterator[Problem]:
     if c.engine and (db := c.engine.database) is not None:
         path = "maestro:components.engine.database"
         yield from _exactly_one(path, db.bundled, db.url, "url")
-        if db.image and not db.bundled:
-            yield Problem(f"{path}.image", "only with bundled: true")
+        for field in ("image", "build"):
+            if getattr(db, field) and not db.bundled:
+                yield Problem(f"{path}.{field}", "only with bundled: true")
     for key, product in (("ml-platform", c.ml_platform), ("registry", c.registry)):
         storage = product.storage if product else None
         if storage is None:

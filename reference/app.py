@@ -1,9 +1,11 @@
-"""The reference image: one small program that stands in for every Maestro product.
+"""The reference image: one small program that stands in for every Maestro product
+whose own image cannot be had (the engine, the frontend, hive, quality-fabric and the
+ML platform); PostgreSQL and the registry (pypiserver) run as themselves.
 
 In the spirit of podinfo, its only job is to prove that a deployment works: that
 each unit starts, answers its health check, and is wired to the others by the
-URLs and secrets the stack gives it. Python's standard library only, so that it
-builds with no registry.
+URLs and secrets the stack gives it. Python's standard library, plus the engine's
+PostgreSQL driver (pg8000, pure Python, pinned in vendor-wheels.lock).
 
 The role comes from MAESTRO_ROLE; without it, from the variable that the
 wiring gives each unit (see ROLE_BY_WIRED_ENV). Each role listens on the port
@@ -15,8 +17,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import socket
-import socketserver
 import sys
 import threading
 import urllib.parse
@@ -26,14 +26,12 @@ import uuid
 # role -> port it listens on (config/catalog.yaml's ports)
 ROLES = {
     "engine": 8000,
-    "database": 5432,
     "frontend": 8080,
     "hive": 8080,
     "quality-fabric-api": 8080,
     "quality-fabric-ui": 8090,
     "quality-fabric-runner": None,  # a task: runs the suites and exits
     "ml-platform": 8000,
-    "registry": 8081,
 }
 # The first of these set in the environment names the role (checked in this order).
 ROLE_BY_WIRED_ENV = [
@@ -41,7 +39,6 @@ ROLE_BY_WIRED_ENV = [
     ("QF_TEST_CONFIG", "quality-fabric-api"),
     ("QF_API_URL", "quality-fabric-ui"),
     ("VITE_MAESTRO_API_BASE", "frontend"),
-    ("POSTGRES_PASSWORD_FILE", "database"),
     ("DATABASE_URL", "engine"),
     ("MAESTRO_API_BASE", "hive"),
 ]
@@ -56,41 +53,95 @@ def role_from_env(env: dict[str, str]) -> str:
     return role
 
 
-# --- the database stand-in: a line protocol that checks the generated password ---
+# --- the engine's store: PostgreSQL through DATABASE_URL, with a real driver ---
 
-def database_password(env: dict[str, str]) -> str:
-    with open(env["POSTGRES_PASSWORD_FILE"], encoding="utf-8") as f:
-        return f.read().strip()
+class MemoryStore:
+    """Workflows in memory: for an engine given no DATABASE_URL (in-process tests)."""
+
+    def __init__(self):
+        self.workflows: dict[str, dict] = {}
+        self.lock = threading.Lock()
+
+    def check(self) -> str:
+        return "ok"
+
+    def add(self, workflow: dict) -> dict:
+        with self.lock:
+            self.workflows[workflow["id"]] = workflow
+        return workflow
+
+    def get(self, workflow_id: str) -> dict | None:
+        with self.lock:
+            return self.workflows.get(workflow_id)
+
+    def all(self) -> list[dict]:
+        with self.lock:
+            return list(self.workflows.values())
 
 
-def check_database(url: str, timeout: float = 3.0) -> str:
-    """'ok' when the database at `url` accepts the password in it, else why not."""
-    parsed = urllib.parse.urlsplit(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port or 5432), timeout=timeout) as conn:
-            conn.sendall(f"auth {urllib.parse.unquote(parsed.password or '')}\n".encode())
-            answer = conn.makefile().readline().strip()
-    except OSError as err:
-        return f"unreachable: {err}"
-    return "ok" if answer == "ok" else f"refused: {answer}"
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or refuses us: the message says which, never the password."""
 
 
-def serve_database(port: int, env: dict[str, str]) -> None:
-    password = database_password(env)  # fails at start if the secret file is not delivered
+class PostgresStore:
+    """Workflows in the engine's PostgreSQL (pg8000, pure Python). A connection per request:
+    the engine keeps answering, and reports in /health, while the database is away."""
 
-    class Handler(socketserver.StreamRequestHandler):
-        def handle(self):
-            line = self.rfile.readline().decode(errors="replace").strip()
-            if line == "ping":
-                self.wfile.write(b"pong\n")
-            elif line == f"auth {password}":
-                self.wfile.write(b"ok\n")
-            else:
-                self.wfile.write(b"password authentication failed\n")
+    SCHEMA = "CREATE TABLE IF NOT EXISTS workflows (id text PRIMARY KEY, body text NOT NULL, created timestamptz NOT NULL DEFAULT now())"
 
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    with socketserver.ThreadingTCPServer(("", port), Handler) as server:
-        server.serve_forever()
+    def __init__(self, url: str, timeout: float = 3.0):
+        parts = urllib.parse.urlsplit(url)
+        self.params = {
+            "user": urllib.parse.unquote(parts.username or ""),
+            "password": urllib.parse.unquote(parts.password or ""),
+            "host": parts.hostname,
+            "port": parts.port or 5432,
+            "database": urllib.parse.unquote(parts.path.lstrip("/")) or None,
+            "timeout": timeout,
+        }
+        self.schema_ready = False
+
+    def _run(self, sql: str, **params) -> list:
+        import pg8000.native
+        from pg8000.exceptions import DatabaseError, InterfaceError
+
+        try:
+            conn = pg8000.native.Connection(**self.params)
+        except (InterfaceError, OSError) as err:
+            raise DatabaseUnavailable(f"unreachable: {err}") from None
+        except DatabaseError as err:
+            detail = err.args[0] if err.args else {}
+            message = detail.get("M", "refused") if isinstance(detail, dict) else str(detail)
+            raise DatabaseUnavailable(f"refused: {message}") from None
+        try:
+            if not self.schema_ready:
+                conn.run(self.SCHEMA)
+                self.schema_ready = True
+            return conn.run(sql, **params)
+        finally:
+            conn.close()
+
+    def check(self) -> str:
+        try:
+            self._run("SELECT 1")
+        except DatabaseUnavailable as err:
+            return str(err)
+        return "ok"
+
+    def add(self, workflow: dict) -> dict:
+        self._run("INSERT INTO workflows (id, body) VALUES (:id, :body)", id=workflow["id"], body=json.dumps(workflow))
+        return workflow
+
+    def get(self, workflow_id: str) -> dict | None:
+        rows = self._run("SELECT body FROM workflows WHERE id = :id", id=workflow_id)
+        return json.loads(rows[0][0]) if rows else None
+
+    def all(self) -> list[dict]:
+        return [json.loads(body) for (body,) in self._run("SELECT body FROM workflows ORDER BY created, id")]
+
+
+def store_from_env(env: dict[str, str]):
+    return PostgresStore(env["DATABASE_URL"]) if env.get("DATABASE_URL") else MemoryStore()
 
 
 # --- HTTP roles ---
@@ -105,8 +156,7 @@ FRONTEND_PAGE = """<!doctype html>
 class Handler(http.server.BaseHTTPRequestHandler):
     role = "engine"
     env: dict[str, str] = {}
-    workflows: dict[str, dict] = {}
-    lock = threading.Lock()
+    store = MemoryStore()
 
     def log_message(self, fmt, *args):  # one line per request, on stdout
         sys.stdout.write(f"{self.role} {self.address_string()} {fmt % args}\n")
@@ -139,12 +189,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             config = {"VITE_MAESTRO_API_BASE": self.env.get("VITE_MAESTRO_API_BASE", "")}
             return self.reply(200, f"window.__MAESTRO_CONFIG__ = {json.dumps(config)};\n", "application/javascript")
         if self.role == "engine" and path.startswith("/api/workflows/"):
-            with self.lock:
-                workflow = self.workflows.get(path.rsplit("/", 1)[1])
-            return self.reply(200, workflow) if workflow else self.reply(404, {"error": "no such workflow"})
+            return self.answer(200, self.store.get, path.rsplit("/", 1)[1])
         if self.role == "engine" and path == "/api/workflows":
-            with self.lock:
-                return self.reply(200, list(self.workflows.values()))
+            return self.answer(200, self.store.all)
         self.reply(404, {"error": "not found"})
 
     def do_POST(self):
@@ -160,22 +207,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             return self.reply(400, {"error": "expected a JSON body with a name"})
         workflow = {"id": uuid.uuid4().hex, "name": name, "steps": request.get("steps", []), "status": "pending"}
-        with self.lock:
-            self.workflows[workflow["id"]] = workflow
-        self.reply(201, workflow)
+        self.answer(201, self.store.add, workflow)
+
+    def answer(self, status: int, operation, *args) -> None:
+        """Reply with what the store gives: 404 for nothing, 503 while the database is away."""
+        try:
+            result = operation(*args)
+        except DatabaseUnavailable as err:
+            return self.reply(503, {"error": f"database {err}"})
+        if result is None:
+            return self.reply(404, {"error": "no such workflow"})
+        self.reply(status, result)
 
     def health(self):
         status = {"role": self.role, "status": "ok"}
         if self.role == "engine" and "DATABASE_URL" in self.env:
-            status["database"] = check_database(self.env["DATABASE_URL"])
+            status["database"] = self.store.check()
             if status["database"] != "ok":
                 status["status"] = "degraded"
                 return self.reply(503, status)
         self.reply(200, status)
 
 
+def handler_for(role: str, env: dict[str, str]) -> type[Handler]:
+    return type("RoleHandler", (Handler,), {"role": role, "env": env, "store": store_from_env(env)})
+
+
 def serve_http(role: str, port: int, env: dict[str, str]) -> None:
-    handler = type("RoleHandler", (Handler,), {"role": role, "env": env, "workflows": {}})
+    handler = handler_for(role, env)
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     with http.server.ThreadingHTTPServer(("", port), handler) as server:
         print(f"{role} listening on :{port}", flush=True)
@@ -188,10 +247,6 @@ def healthcheck(role: str) -> int:
     if port is None:
         return 0  # a task has no server to probe
     try:
-        if role == "database":
-            with socket.create_connection(("127.0.0.1", port), timeout=3) as conn:
-                conn.sendall(b"ping\n")
-                return 0 if conn.makefile().readline().strip() == "pong" else 1
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3):
             return 0
     except OSError:
@@ -207,10 +262,7 @@ def main(argv: list[str]) -> int:
         from runner import run_from_env
 
         return run_from_env(env)
-    if role == "database":
-        serve_database(ROLES[role], env)
-    else:
-        serve_http(role, ROLES[role], env)
+    serve_http(role, ROLES[role], env)
     return 0
 
 

@@ -246,7 +246,7 @@ def test_a_config_mistake_creates_no_stack(tmp_path, monkeypatch, capsys):
 def test_the_cli_runs_the_composed_stack_on_the_driver(tmp_path, monkeypatch):
     driver = FakeDriver()
     monkeypatch.setattr(cli, "make_driver", lambda args: driver)
-    argv = ["ephemeral", "run", "--from", "smoke", "--deploy", "engine@1.2.3", "--deploy", "frontend", "--suites", "unit,e2e", "--results", str(tmp_path), "--owner", "ci"]
+    argv = ["ephemeral", "run", "--from", "dev", "--deploy", "engine@1.2.3", "--deploy", "frontend", "--suites", "unit,e2e", "--results", str(tmp_path), "--owner", "ci"]
     assert cli.main(argv) == 0
     ((_, name), *_) = driver.calls
     assert re.fullmatch(r"qf-engine-frontend-[0-9a-f]{6}", name)

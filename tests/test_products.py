@@ -130,7 +130,7 @@ def test_storage_size_and_class_come_from_config():
 def test_registry_is_a_pypi_index_serving_its_volume():
     registry = stack_env("staging").deployment("registry")
     assert registry.container["image"].startswith("pypiserver/pypiserver:")
-    assert registry.container["args"] == ["run", "-p", "8081", "-P", "/etc/pypiserver/htpasswd", "-a", "update", "/data/packages"]
+    assert registry.container["args"] == ["run", "-p", "8081", "-P", "/etc/pypiserver/htpasswd", "-a", "update", "--disable-fallback", "/data/packages"]
     mount = {m["mountPath"]: m for m in registry.container["volumeMounts"]}["/etc/pypiserver/htpasswd"]
     assert mount["readOnly"] is True and mount["name"] == "secret-files"
 

@@ -21,7 +21,7 @@ def serve():
     servers = []
 
     def start(role: str, env: dict[str, str] | None = None) -> str:
-        handler = type("H", (app.Handler,), {"role": role, "env": env or {}, "workflows": {}})
+        handler = app.handler_for(role, env or {})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
@@ -68,26 +68,33 @@ def test_a_target_that_is_not_the_engines_api_fails(serve, tmp_path):
     assert (suites.get("tests"), suites.get("failures")) == ("3", "3")
 
 
-def test_the_engine_reports_its_database_in_health(tmp_path):
-    password = tmp_path / "password"
-    password.write_text("s3cret\n")
-    server = threading.Thread(
-        target=app.serve_database, args=(55432, {"POSTGRES_PASSWORD_FILE": str(password)}), daemon=True
-    )
-    server.start()
-    import time
+def test_the_engine_keeps_workflows_in_the_database_it_is_given(serve):
+    """With DATABASE_URL the engine stores in PostgreSQL (proven live by scripts/smoke); a
+    database that is away makes /health and every workflow call answer 503."""
+    import json
+    import urllib.error
+    import urllib.request
 
-    for _ in range(50):
-        if app.check_database("postgresql://maestro:s3cret@127.0.0.1:55432/maestro").startswith(("ok", "refused")):
-            break
-        time.sleep(0.05)
-    assert app.check_database("postgresql://maestro:s3cret@127.0.0.1:55432/maestro") == "ok"
-    assert app.check_database("postgresql://maestro:wrong@127.0.0.1:55432/maestro").startswith("refused")
-    assert app.check_database("postgresql://maestro:s3cret@127.0.0.1:9/maestro").startswith("unreachable")
+    engine = serve("engine", {"DATABASE_URL": "postgresql://maestro:s3cret@127.0.0.1:9/maestro"})
+    assert isinstance(app.store_from_env({"DATABASE_URL": "postgresql://x:y@h/db"}), app.PostgresStore)
+    for path in ("/health", "/api/workflows"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{engine}{path}")
+        body = json.loads(refused.value.read())
+        assert refused.value.code == 503 and "unreachable" in json.dumps(body)
+        assert "s3cret" not in json.dumps(body)
+
+
+def test_a_database_url_is_parsed_with_escapes_and_never_shown():
+    store = app.PostgresStore("postgresql://maestro:p%40ss%3Aword@db.internal:6543/maestro")
+    assert store.params | {"password": "-"} == {
+        "user": "maestro", "password": "-", "host": "db.internal", "port": 6543, "database": "maestro", "timeout": 3.0
+    }
+    assert store.params["password"] == "p@ss:word"
 
 
 def test_the_role_comes_from_maestro_role_or_the_wiring():
-    assert app.role_from_env({"MAESTRO_ROLE": "registry"}) == "registry"
+    assert app.role_from_env({"MAESTRO_ROLE": "ml-platform"}) == "ml-platform"
     assert app.role_from_env({"QF_TEST_CONFIG": "x", "QF_RESULTS_DIR": "y"}) == "quality-fabric-runner"
     assert app.role_from_env({"DATABASE_URL": "x", "MAESTRO_TEMPLATES_PATH": "y"}) == "engine"
     with pytest.raises(SystemExit, match="MAESTRO_ROLE must be one of"):

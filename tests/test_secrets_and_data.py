@@ -60,7 +60,7 @@ def rendered_text(run) -> str:
     export = compose_export(run)
     parts.append(yaml.safe_dump(export.compose))
     parts += [content for path, (content, _) in export.files.items() if not path.startswith("secrets/")]
-    parts.append(json.dumps(run.outputs, default=str))
+    parts.append(json.dumps(run.shown_outputs(), default=str))
     parts.append(mermaid("s", run.outputs["wiring"]))
     return "\n".join(parts)
 

@@ -28,7 +28,6 @@ EXPECTED_PRODUCTS = {
     "frontend-custom-backend": {"frontend"},
     "qf-standalone": {"quality-fabric"},
     "dev": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
-    "smoke": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
 }
 
 

@@ -13,7 +13,11 @@ from components.unit import ServiceUnit
 
 # The same unprivileged identity as on Kubernetes.
 RUN_AS = "10001:10001"
-HEALTH = {"interval": "10s", "timeout": "3s", "retries": 3, "start_period": "10s"}
+# Docker first probes one interval after start: a short interval keeps a warm `up` quick, and
+# each probe starts a process in the container, so it is not shorter still.
+HEALTH = {"interval": "5s", "timeout": "3s", "retries": 3, "start_period": "60s"}
+
+
 def memory_mb(text: str) -> int:
     """A Kubernetes memory quantity in the megabytes the Docker provider takes."""
     return max(4, round(quantity(text) / 2**20))  # Docker refuses less than 4 MB
@@ -111,6 +115,9 @@ class DockerServiceUnit(pulumi.ComponentResource):
             # A service restarts until stopped, and `pulumi up` waits until it is healthy;
             # a task runs once, and `pulumi up` waits until it ends.
             restart="unless-stopped" if unit.kind == "service" else "no",
+            # An init as PID 1 forwards `docker stop`'s signal: a process that is PID 1 itself
+            # ignores SIGTERM unless it handles it, and stop then waits 10 s to kill it.
+            init=True,
             must_run=unit.kind == "service",
             wait=unit.kind == "service" and test is not None,
             wait_timeout=120,

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_random
 
 from components.catalog import load_catalog
-from components.products.common import merge_resources, unit_from_catalog
+from components.products.common import build_source, merge_resources, unit_from_catalog
 from components.unit import DataVolume, Platform, ServiceUnit
 from maestro_deploy import settings
 
@@ -95,6 +95,7 @@ class Engine(pulumi.ComponentResource):
             secret_files={PASSWORD_FILE: password.result},
             writable=["/var/run/postgresql", "/tmp"],
             data=[DataVolume(path="/var/lib/postgresql/data", size=db.size)],
+            build=build_source(options.build if options else None),
         )
         platform.deploy(unit, parent=self)
         host = platform.endpoints(unit).internal_url.split("://", 1)[1]

@@ -43,21 +43,27 @@ class Registry(pulumi.ComponentResource):
             args.settings,
             storage=args.settings.storage,
             # Anyone in the stack may install; uploading takes the credentials.
-            args=["run", "-p", str(defaults.units["pypi"].port), "-P", HTPASSWD, "-a", "update", packages],
+            # No fallback to pypi.org: a name missing here must not resolve to a public package.
+            args=["run", "-p", str(defaults.units["pypi"].port), "-P", HTPASSWD, "-a", "update", "--disable-fallback", packages],
         )
-        unit.secret_files[HTPASSWD] = self._htpasswd(args.settings)
+        self.username = args.settings.username
+        self.password = self._password(args.settings)
+        unit.secret_files[HTPASSWD] = pulumi.Output.secret(
+            self.password.apply(lambda p: htpasswd_line(self.username, p))
+        )
         args.platform.deploy(unit, parent=self)
         endpoints = args.platform.endpoints(unit)
         self.url, self.public_url = endpoints.internal_url, endpoints.public_url
-        self.username = args.settings.username
-        self.register_outputs({"url": self.url, "public_url": self.public_url, "username": self.username})
+        self.register_outputs(
+            {"url": self.url, "public_url": self.public_url, "username": self.username, "password": self.password}
+        )
 
-    def _htpasswd(self, options: settings.Registry) -> pulumi.Output[str]:
+    def _password(self, options: settings.Registry) -> pulumi.Output[str]:
+        """The uploaders' password, a secret: the one given, or one generated for the stack."""
         if options.password is not None:
-            password: pulumi.Input[str] = pulumi.Output.secret(options.password)
-        else:
-            # Stored in the stack's state: every `pulumi up` keeps the same login.
-            password = pulumi_random.RandomPassword(
-                f"{KEY}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-            ).result
-        return pulumi.Output.secret(pulumi.Output.from_input(password).apply(lambda p: htpasswd_line(options.username, p)))
+            return pulumi.Output.secret(options.password)
+        # Stored in the stack's state: every `pulumi up` keeps the same login.
+        generated = pulumi_random.RandomPassword(
+            f"{KEY}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return pulumi.Output.secret(generated.result)
