@@ -1,13 +1,16 @@
 """The Docker platform: the same products and wiring as on Kubernetes, as containers."""
 
+import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
 from harness import render_env, stack_env
 from pulumi.runtime import rpc
 
+from components.products.registry import htpasswd_line
 from maestro_deploy import cli
 from maestro_deploy.compose import compose_export
 from maestro_deploy.mock_run import GENERATED_SECRET
@@ -261,3 +264,56 @@ def test_the_reference_image_listens_where_the_catalog_says():
             else:
                 assert ROLES[role] == unit.port, role
     assert "database" not in ROLES  # PostgreSQL itself runs (images/postgres)
+
+
+def test_the_default_local_stack_pulls_nothing_and_builds_what_it_runs():
+    """`dev` needs no image registry: every image it runs is built from a context in this repo,
+    PostgreSQL and the registry from their own, the products from the reference image."""
+    from conftest import ROOT
+
+    env = stack_env("dev")
+    builds = {r.inputs["imageName"]: r.inputs["build"] for r in env.run.registered if r.type == "docker:index/image:Image"}
+    assert not [r.name for r in env.run.registered if r.type == "docker:index/remoteImage:RemoteImage"]
+    for container in containers(env).values():
+        assert container.inputs["image"] in builds, container.name
+    assert builds["maestro-postgres:15"]["context"] == str(ROOT / "images/postgres")
+    assert builds["maestro-pypiserver:2.3.2"]["context"] == str(ROOT / "images/pypiserver")
+    assert builds["maestro-reference:dev"]["context"] == str(ROOT / "reference")
+    for build in builds.values():
+        assert (Path(build["context"]) / "Dockerfile").is_file()
+        assert build["args"] == {"BASE_IMAGE": "maestro-base:bookworm"}
+
+
+def test_every_compose_service_runs_read_only_under_an_init(tmp_path):
+    """Uploads become bind mounts in Compose, so no unit needs a writable root there; an init
+    forwards `docker stop`'s SIGTERM, so `down` does not wait 10 s per container."""
+    cli.main(["render", "dev", "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state")])
+    services = yaml.safe_load((tmp_path / "out/compose.yaml").read_text())["services"]
+    assert {(s["read_only"], s["init"]) for s in services.values()} == {(True, True)}
+    assert all(c.inputs["init"] for c in containers(stack_env("dev")).values())
+
+
+def test_the_compose_export_is_the_same_file_every_time(tmp_path):
+    """A re-run of `scripts/up` writes the same compose.yaml, so Compose replaces nothing."""
+    state = str(tmp_path / "state")
+    for out in ("a", "b"):
+        cli.main(["render", "dev", "--out", str(tmp_path / out), "--state", state])
+    assert (tmp_path / "a/compose.yaml").read_text() == (tmp_path / "b/compose.yaml").read_text()
+
+
+def test_the_registry_login_is_a_secret_output(tmp_path, capsys):
+    state = tmp_path / "state"
+    cli.main(["render", "dev", "--out", str(tmp_path / "out"), "--state", str(state)])
+    password = yaml.safe_load((state / "dev.generated.json").read_text())["registry-password"]
+    written = json.loads((tmp_path / "out/outputs.json").read_text())
+    assert written["registry_username"] == "maestro" and written["registry_password"] == "[secret]"
+    capsys.readouterr()
+    assert cli.main(["outputs", "dev", "--state", str(state)]) == 0
+    masked = capsys.readouterr().out
+    assert '"registry_password": "[secret]"' in masked and password not in masked
+    assert cli.main(["outputs", "dev", "--state", str(state), "--show-secrets"]) == 0
+    shown = json.loads(capsys.readouterr().out)["organization/maestro/dev"]
+    assert shown["registry_password"] == password
+    # The login the registry checks is that password's.
+    htpasswd = (tmp_path / "out/secrets/registry/etc/pypiserver/htpasswd").read_text()
+    assert htpasswd == htpasswd_line("maestro", password)
