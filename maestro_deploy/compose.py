@@ -139,7 +139,8 @@ def _service(
     if mounts:
         service["volumes"] = mounts
     if i.get("tmpfs"):
-        service["tmpfs"] = [f"{path}:{options}" for path, options in i["tmpfs"].items()]
+        # Sorted, as every list here: maps and dependencies reach the mocks in no fixed order.
+        service["tmpfs"] = [f"{path}:{options}" for path, options in sorted(i["tmpfs"].items())]
     # Uploads are the only reason a container keeps a writable root (see the platform), and
     # here they are bind mounts: every unit runs on a read-only root filesystem.
     service["read_only"] = True
@@ -152,7 +153,7 @@ def _service(
     if "cpus" in i:
         service["cpus"] = float(i["cpus"])
     service["restart"] = i["restart"]
-    after = [service_of[urn] for urn in c.dependencies if urn in service_of]
+    after = sorted(service_of[urn] for urn in c.dependencies if urn in service_of)
     if after:
         service["depends_on"] = {s: {"condition": "service_healthy"} for s in after}
     return service

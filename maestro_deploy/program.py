@@ -20,6 +20,7 @@ from components.products.registry import Registry, RegistryArgs
 from components.catalog import load_catalog
 from components.unit import Platform
 
+from .exposure import exposure_of, frontend_origin
 from .settings import Docker, StackSettings
 from .graph import describe_wiring
 from .compatibility import check
@@ -89,7 +90,7 @@ def make_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.
 def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     import pulumi_docker
 
-    from components.docker.platform import DockerExposure, DockerPlatform
+    from components.docker.platform import DockerPlatform
 
     d = settings.docker or Docker()
     # An explicit provider: the daemon is the one the stack names, else DOCKER_HOST or the local one.
@@ -97,7 +98,7 @@ def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, 
     return DockerPlatform(
         stack,
         provider,
-        DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish),
+        exposure_of(settings),
         # A throwaway stack protects nothing, so that its teardown is complete.
         protect_data=settings.ephemeral is None,
         labels=labels,
@@ -107,7 +108,7 @@ def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, 
 def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     from pulumi_kubernetes.provider import Provider
 
-    from components.kubernetes.platform import Exposure, KubernetesPlatform
+    from components.kubernetes.platform import KubernetesPlatform
 
     k = settings.kubernetes
     # An explicit provider: nothing lands on whatever cluster the ambient kubeconfig names.
@@ -117,13 +118,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
         stack,
         k.namespace,
         provider,
-        Exposure(
-            domain=k.domain,
-            ingress_class=k.ingress_class,
-            tls_secret=tls.secret_name if tls else None,
-            cluster_issuer=tls.cluster_issuer if tls else None,
-            ingress_namespace=k.ingress_namespace,
-        ),
+        exposure_of(settings),
         protect_data=settings.ephemeral is None,
         labels=labels,
     )
@@ -161,7 +156,10 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
 
     engine = None
     if c.engine:
-        engine = Engine("engine", EngineArgs(platform=platform, settings=c.engine))
+        # The stack's frontend calls this engine from its browsers' origin, unless it has a backend of its own.
+        own_frontend = c.frontend is not None and c.frontend.backend is None
+        origins = [o for o in [frontend_origin(settings)] if o and own_frontend]
+        engine = Engine("engine", EngineArgs(platform=platform, settings=c.engine, frontend_origins=origins))
         outputs["engine_url"] = engine.public_api_url
         outputs["engine_internal_url"] = engine.api_url
         versions["engine"] = c.engine.version or catalog["engine"].version
@@ -206,7 +204,8 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         if api_base is None:
             api_base, calls = engine.api_url, calls + ["engine"]
         if frontend_url is None and frontend is not None:
-            frontend_url, calls = frontend.url, calls + ["frontend"]
+            # What a browser loads, where there is one: the e2e suite checks CORS from its origin.
+            frontend_url, calls = frontend.public_url or frontend.url, calls + ["frontend"]
         fabric = QualityFabric(
             "quality-fabric",
             QualityFabricArgs(

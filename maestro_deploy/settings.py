@@ -50,6 +50,15 @@ _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # test runner must reach it exactly as written.
 HTTP_URL = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
 HttpUrlStr = Annotated[str, matching(HTTP_URL, "expected an absolute http:// or https:// URL without spaces")]
+# What a browser sends as Origin: scheme, host and port, nothing more. A path, a trailing slash
+# or a wildcard never equals one, so an allowed origin written so would silently allow nobody.
+WebOrigin = Annotated[
+    str,
+    matching(
+        r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?\Z",
+        "expected an origin: http(s)://host[:port] in lowercase, with no path, trailing slash or wildcard",
+    ),
+]
 Hostname = Annotated[
     str,
     matching(
@@ -172,8 +181,9 @@ class Database(Strict):
 
 class Engine(Product):
     database: Optional[Database] = Field(None, description="Omitted: {bundled: true}.")
-    cors_origins: list[HttpUrlStr] = Field(
-        default_factory=list, description="Origins of third-party frontends whose browsers may call the API."
+    cors_origins: list[WebOrigin] = Field(
+        default_factory=list,
+        description="Origins of other frontends whose browsers may call the API; this stack's own frontend is allowed already.",
     )
     templates_path: Optional[str] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
 

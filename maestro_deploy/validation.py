@@ -11,6 +11,7 @@ from components.catalog import load_catalog
 from components.quantity import quantity
 
 from .errors import ConfigError, Problem
+from .exposure import frontend_origin
 from .secure_values import SECRET_PATHS, reveal_offline
 from .settings import PATTERN_MEANING, StackSettings
 
@@ -228,6 +229,17 @@ def warnings(s: StackSettings) -> list[Problem]:
             Problem(
                 "maestro:docker.bind_address",
                 f"{d.bind_address} is not loopback: the stack's public ports are reachable from other machines",
+            )
+        )
+    frontend = s.components.frontend
+    if frontend and frontend.backend and (origin := frontend_origin(s)):
+        backend = frontend.backend
+        api = backend.url or f"the URL in stack {backend.stack}'s output {backend.output}"
+        found.append(
+            Problem(
+                "maestro:components.frontend.backend",
+                f"browsers load this frontend from {origin} and call {api} from there: that backend "
+                f"is outside this stack and must allow the origin {origin} (CORS), or every call is blocked",
             )
         )
     return found

@@ -146,11 +146,17 @@ def store_from_env(env: dict[str, str]):
 
 # --- HTTP roles ---
 
-FRONTEND_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Maestro</title>
-<script src="/config.js"></script></head>
-<body><h1>Maestro</h1><p>Reference frontend.</p></body></html>
-"""
+# The frontend's single page (reference/frontend/): path -> (file, content type).
+FRONTEND_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "frontend")
+FRONTEND_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "application/javascript"),
+}
+# What a browser on an allowed origin may send to the engine's API (as FastAPI's CORSMiddleware
+# would be configured): the methods and the one request header the frontend uses.
+CORS_METHODS = ("GET", "POST")
+CORS_HEADERS = ("content-type",)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -161,30 +167,59 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # one line per request, on stdout
         sys.stdout.write(f"{self.role} {self.address_string()} {fmt % args}\n")
 
-    def reply(self, status: int, body, content_type: str = "application/json") -> None:
+    def reply(
+        self, status: int, body, content_type: str = "application/json", extra_headers: dict | None = None, cors: bool = True
+    ) -> None:
         data = (json.dumps(body) if content_type == "application/json" else body).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        if self.role == "engine" and cors and self.allowed_origin():
+            self.send_header("Access-Control-Allow-Origin", self.allowed_origin())
         if self.role == "engine":
-            # A browser on a frontend's origin calls this API directly: the allowed
-            # origins (MAESTRO_CORS_ORIGINS), or any when none are configured.
-            allowed = [o for o in self.env.get("MAESTRO_CORS_ORIGINS", "").split(",") if o]
-            origin = self.headers.get("Origin")
-            if not allowed:
-                self.send_header("Access-Control-Allow-Origin", "*")
-            elif origin in allowed:
-                self.send_header("Access-Control-Allow-Origin", origin)
-                self.send_header("Vary", "Origin")
+            self.send_header("Vary", "Origin")  # the answer depends on who asks
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def allowed_origin(self) -> str | None:
+        """The request's Origin when the engine allows it (MAESTRO_CORS_ORIGINS), else None:
+        a browser on any other origin is refused the answer."""
+        origin = self.headers.get("Origin")
+        allowed = {o for o in self.env.get("MAESTRO_CORS_ORIGINS", "").split(",") if o}
+        return origin if origin in allowed else None
+
+    def do_OPTIONS(self):
+        """A CORS preflight: the allowed methods and headers for an allowed origin asking for
+        them; a refusal, with no Access-Control-Allow-Origin, for anyone else."""
+        if self.role != "engine" or not urllib.parse.urlsplit(self.path).path.startswith("/api/"):
+            return self.reply(404, {"error": "not found"})
+        method = self.headers.get("Access-Control-Request-Method", "")
+        headers = {h.strip().lower() for h in self.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()}
+        if self.headers.get("Origin") is None:
+            return self.reply(204, "", "text/plain", {"Allow": ", ".join(CORS_METHODS + ("OPTIONS",))})
+        if not self.allowed_origin() or method not in CORS_METHODS or not headers <= set(CORS_HEADERS):
+            return self.reply(403, {"error": "CORS preflight refused: origin, method or headers not allowed"}, cors=False)
+        self.reply(
+            204,
+            "",
+            "text/plain",
+            {
+                "Access-Control-Allow-Methods": ", ".join(CORS_METHODS),
+                "Access-Control-Allow-Headers": ", ".join(CORS_HEADERS),
+                "Access-Control-Max-Age": "600",
+            },
+        )
 
     def do_GET(self):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/health":
             return self.health()
-        if self.role == "frontend" and path in ("/", "/index.html"):
-            return self.reply(200, FRONTEND_PAGE, "text/html; charset=utf-8")
+        if self.role == "frontend" and path in FRONTEND_FILES:
+            name, content_type = FRONTEND_FILES[path]
+            with open(os.path.join(FRONTEND_DIR, name), encoding="utf-8") as f:
+                return self.reply(200, f.read(), content_type)
         if self.role == "frontend" and path == "/config.js":
             config = {"VITE_MAESTRO_API_BASE": self.env.get("VITE_MAESTRO_API_BASE", "")}
             return self.reply(200, f"window.__MAESTRO_CONFIG__ = {json.dumps(config)};\n", "application/javascript")

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from typing import Any, Callable
@@ -102,11 +103,49 @@ def frontend_loads(frontend_url: str) -> None:
 
 
 def frontend_config_points_at_live_api(frontend_url: str) -> None:
+    """The API the frontend's config names answers, and lets a browser on the frontend's
+    origin call it: a CORS preflight, as the browser sends before a JSON POST."""
     status, body = fetch(f"{frontend_url.rstrip('/')}/config.js")
     expect(status == 200, f"GET {frontend_url}/config.js answered {status}, expected 200")
     found = re.search(r'"VITE_MAESTRO_API_BASE":\s*"([^"]*)"', body)
     expect(found is not None and found.group(1) != "", "config.js carries no VITE_MAESTRO_API_BASE")
-    api_answers(found.group(1))
+    api_base = found.group(1).rstrip("/")
+    api_answers(api_base)
+    api_allows_origin(api_base, origin_of(frontend_url))
+
+
+def origin_of(url: str) -> str:
+    """A URL's origin as a browser sends it: scheme://host, with the port unless the default."""
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def api_allows_origin(api_base: str, origin: str) -> None:
+    url = f"{api_base}/workflows"
+    request = urllib.request.Request(
+        url,
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, headers = response.status, response.headers
+    except urllib.error.HTTPError as err:
+        status, headers = err.code, err.headers
+    except (urllib.error.URLError, OSError) as err:
+        raise Failure(f"OPTIONS {url}: unreachable ({getattr(err, 'reason', err)})") from None
+    allowed = headers.get("Access-Control-Allow-Origin")
+    methods = {m.strip().upper() for m in headers.get("Access-Control-Allow-Methods", "").split(",")}
+    names = {h.strip().lower() for h in headers.get("Access-Control-Allow-Headers", "").split(",")}
+    expect(
+        200 <= status < 300 and allowed in (origin, "*"),
+        f"the API at {api_base} does not let a browser on the frontend's origin {origin} call it: its CORS "
+        f"preflight answered {status} with Access-Control-Allow-Origin {allowed!r}",
+    )
+    expect(methods & {"POST", "*"} != set(), f"the API's CORS preflight does not allow POST from {origin}")
+    expect(names & {"content-type", "*"} != set(), f"the API's CORS preflight does not allow Content-Type from {origin}")
 
 
 def unknown_suite(_: str) -> None:

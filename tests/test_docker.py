@@ -96,7 +96,8 @@ def test_wired_urls_follow_each_platforms_endpoints(both):
     assert env_of(boxes["hive"])["MAESTRO_API_BASE"] == "http://engine:8000/api"
     assert env_of(boxes["engine"])["DATABASE_URL"] == f"postgresql://maestro:{GENERATED_SECRET}@engine-db:5432/maestro"
     config = yaml.safe_load(reveal(boxes["quality-fabric-runner"].inputs["uploads"])[0]["content"])
-    assert config["target"] == {"api_base": "http://engine:8000/api", "frontend_url": "http://frontend:8080"}
+    # The frontend as a browser loads it (its alias answers inside the network): e2e checks CORS from that origin.
+    assert config["target"] == {"api_base": "http://engine:8000/api", "frontend_url": "http://app.localhost:8080"}
     assert docker.outputs["engine_url"] == "http://api.localhost:8000/api"
     assert docker.outputs["frontend_url"] == "http://app.localhost:8080"
 

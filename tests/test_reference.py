@@ -21,7 +21,7 @@ def serve():
     servers = []
 
     def start(role: str, env: dict[str, str] | None = None) -> str:
-        handler = app.handler_for(role, env or {})
+        handler = app.handler_for(role, {} if env is None else env)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
@@ -42,13 +42,31 @@ def test_the_runner_reads_the_test_config_the_product_writes():
     }
 
 
-def test_every_suite_passes_against_a_wired_engine_and_frontend(serve, tmp_path):
-    engine = serve("engine")
+def wired(serve, allowed_origins=None) -> tuple[str, str]:
+    """An engine and a frontend on it; the engine allows the frontend's origin unless told which."""
+    engine_env: dict[str, str] = {}
+    engine = serve("engine", engine_env)
     frontend = serve("frontend", {"VITE_MAESTRO_API_BASE": f"{engine}/api"})
+    engine_env["MAESTRO_CORS_ORIGINS"] = frontend if allowed_origins is None else allowed_origins
+    return engine, frontend
+
+
+def test_every_suite_passes_against_a_wired_engine_and_frontend(serve, tmp_path):
+    engine, frontend = wired(serve)
     config = {"name": "t", "target": {"api_base": f"{engine}/api", "frontend_url": frontend}, "test_suites": ["unit", "integration", "e2e"]}
     assert runner.run(config, str(tmp_path), wait_seconds=0) == 0
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     assert (suites.get("tests"), suites.get("failures")) == ("4", "0")
+
+
+@pytest.mark.parametrize("allowed", ["", "https://dashboard.partner.example.com"])
+def test_a_cors_break_fails_e2e_on_any_target(serve, tmp_path, allowed):
+    """The API answers the server-side calls, but a browser on the frontend could not call it."""
+    engine, frontend = wired(serve, allowed)
+    config = {"target": {"api_base": f"{engine}/api", "frontend_url": frontend}, "test_suites": ["e2e"]}
+    assert runner.run(config, str(tmp_path), wait_seconds=0) == 1
+    (failure,) = ET.parse(tmp_path / "junit.xml").getroot().iter("failure")
+    assert f"does not let a browser on the frontend's origin {frontend} call it" in failure.get("message")
 
 
 def test_a_frontend_configured_with_a_dead_api_fails_e2e(serve, tmp_path):
@@ -113,3 +131,51 @@ def test_the_engine_allows_only_its_configured_origins(serve):
 
     assert allowed("https://dashboard.partner.example.com") == "https://dashboard.partner.example.com"
     assert allowed("https://evil.example.com") is None
+
+
+def preflight(url: str, origin: str, method: str = "POST", headers: str = "content-type"):
+    import urllib.error
+    import urllib.request
+
+    asked = {"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="OPTIONS", headers=asked)) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers
+
+
+def test_the_engine_answers_a_preflight_only_for_an_allowed_origin_method_and_header(serve):
+    partner = "https://dashboard.partner.example.com"
+    engine = serve("engine", {"MAESTRO_CORS_ORIGINS": f"http://app.localhost:8080,{partner}"})
+    status, headers = preflight(f"{engine}/api/workflows", partner)
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == partner
+    assert headers["Access-Control-Allow-Methods"] == "GET, POST"
+    assert headers["Access-Control-Allow-Headers"] == "content-type"
+    assert headers["Vary"] == "Origin"
+    for refused in (
+        preflight(f"{engine}/api/workflows", "https://evil.example.com"),
+        preflight(f"{engine}/api/workflows", partner, method="DELETE"),
+        preflight(f"{engine}/api/workflows", partner, headers="content-type, x-secret"),
+    ):
+        assert refused[0] == 403 and "Access-Control-Allow-Origin" not in refused[1]
+        assert "Access-Control-Allow-Methods" not in refused[1]
+
+
+def test_an_engine_with_no_allowed_origin_allows_no_browser(serve):
+    engine = serve("engine", {})
+    status, headers = preflight(f"{engine}/api/workflows", "http://app.localhost:8080")
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+
+
+def test_the_frontend_is_a_page_that_calls_the_api_it_is_configured_with(serve):
+    import urllib.request
+
+    frontend = serve("frontend", {"VITE_MAESTRO_API_BASE": "http://api.localhost:8000/api"})
+    page = urllib.request.urlopen(f"{frontend}/").read().decode()
+    assert "<title>Maestro</title>" in page and '<form id="create">' in page and '<script src="/app.js">' in page
+    script = urllib.request.urlopen(f"{frontend}/app.js").read().decode()
+    assert 'call("POST", "/workflows"' in script and 'call("GET", "/workflows")' in script
+    config = urllib.request.urlopen(f"{frontend}/config.js").read().decode()
+    assert '"VITE_MAESTRO_API_BASE": "http://api.localhost:8000/api"' in config

@@ -64,7 +64,8 @@ def test_quality_fabric_tests_this_stacks_engine_and_frontend_by_default():
         "name": "staging tests",
         "target": {
             "api_base": "http://engine.maestro-staging.svc.cluster.local:8000/api",
-            "frontend_url": "http://frontend.maestro-staging.svc.cluster.local:8080",
+            # The frontend as a browser loads it: e2e checks CORS from that origin.
+            "frontend_url": "https://app.staging.example.com",
         },
         "test_suites": ["integration", "e2e"],
     }

@@ -20,6 +20,11 @@ class DockerExposure:
     bind_address: str = "127.0.0.1"
     publish: bool = True
 
+    def public_url(self, public_host: str, port: int) -> str:
+        """Served on the same port by the host and, through a network alias, inside the stack's
+        network: one URL works for a browser and for a test runner."""
+        return f"http://{public_host}.{self.domain}:{port}"
+
 
 class DockerPlatform:
     """Deploys units as containers on one user-defined network of their own."""
@@ -59,13 +64,8 @@ class DockerPlatform:
     def endpoints(self, unit: ServiceUnit) -> Endpoints:
         if unit.port is None:
             return Endpoints(internal_url=None, public_url=None)
-        alias = self.public_alias(unit)
-        # The public URL is served on the same port by the host and, through a network
-        # alias, inside the stack's network: one URL works for a browser and for a test runner.
-        return Endpoints(
-            internal_url=f"http://{unit.name}:{unit.port}",
-            public_url=f"http://{alias}:{unit.port}" if alias else None,
-        )
+        public = self.exposure.public_url(unit.public_host, unit.port) if unit.public_host else None
+        return Endpoints(internal_url=f"http://{unit.name}:{unit.port}", public_url=public)
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> DockerServiceUnit:
         self.units.append(unit)

@@ -69,9 +69,7 @@ class KubernetesPlatform:
         if unit.port is None:
             return Endpoints(internal_url=None, public_url=None)
         internal = f"http://{unit.name}.{self.namespace}.svc.cluster.local:{unit.port}"
-        public = None
-        if unit.public_host and self.exposure.domain:
-            public = f"{self.exposure.scheme}://{unit.public_host}.{self.exposure.domain}"
+        public = self.exposure.public_url(unit.public_host, unit.port) if unit.public_host else None
         return Endpoints(internal_url=internal, public_url=public)
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:

@@ -67,6 +67,10 @@ class Exposure:
     def scheme(self) -> str:
         return "https" if self.tls_secret or self.cluster_issuer else "http"
 
+    def public_url(self, public_host: str, port: int) -> Optional[str]:
+        """Where browsers reach a unit with this public host: its Ingress host, on the default port."""
+        return f"{self.scheme}://{public_host}.{self.domain}" if self.domain else None
+
 
 @dataclass
 class KubernetesServiceUnitArgs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -29,6 +29,9 @@ PASSWORD_FILE = "/run/secrets/postgres-password"
 class EngineArgs:
     platform: Platform
     settings: settings.Engine
+    # Origins of the frontends wired to this engine (the stack's own): with the settings'
+    # `cors_origins`, MAESTRO_CORS_ORIGINS. A browser on any other origin may not call the API.
+    frontend_origins: list[str] = field(default_factory=list)
 
 
 class Engine(pulumi.ComponentResource):
@@ -50,8 +53,9 @@ class Engine(pulumi.ComponentResource):
             database_calls = [f"{KEY}-db"]
         templates = args.settings.templates_path or defaults.templates_path
         env = {"MAESTRO_TEMPLATES_PATH": templates}
-        if args.settings.cors_origins:
-            env["MAESTRO_CORS_ORIGINS"] = ",".join(args.settings.cors_origins)
+        origins = list(dict.fromkeys(args.frontend_origins + args.settings.cors_origins))
+        if origins:
+            env["MAESTRO_CORS_ORIGINS"] = ",".join(origins)
         api = unit_from_catalog(
             KEY,
             "api",

@@ -1,0 +1,50 @@
+"""Where a stack's public units answer, from its settings alone: the platform's exposure.
+
+The program hands it to the platform; `check` uses it to name, before anything runs, the
+origin a browser loads this stack's frontend from (which the engine must allow)."""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+from urllib.parse import urlsplit
+
+from components.catalog import load_catalog
+
+from .settings import Docker, StackSettings
+
+
+def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:  # noqa: F821
+    # Imported here: a platform's module pulls in its Pulumi provider, which `check` never needs.
+    if settings.platform == "docker":
+        from components.docker.platform import DockerExposure
+
+        d = settings.docker or Docker()
+        return DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish)
+    from components.kubernetes.service_unit import Exposure
+
+    k = settings.kubernetes
+    tls = k.tls if k else None
+    return Exposure(
+        domain=k.domain if k else None,
+        ingress_class=k.ingress_class if k else None,
+        tls_secret=tls.secret_name if tls else None,
+        cluster_issuer=tls.cluster_issuer if tls else None,
+        ingress_namespace=k.ingress_namespace if k else None,
+    )
+
+
+def origin(url: str) -> str:
+    """A URL's origin as a browser sends it: scheme://host, with the port unless the default."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def frontend_origin(settings: StackSettings) -> Optional[str]:
+    """The origin a browser loads this stack's frontend from, when it has one."""
+    if settings.components.frontend is None:
+        return None
+    web = load_catalog()["frontend"].units["web"]
+    url = exposure_of(settings).public_url(web.public_host, web.port)
+    return origin(url) if url else None
