@@ -159,24 +159,25 @@ def _service(
     return service
 
 
-def write_export(export: Export, out: Path) -> Path:
-    """compose.yaml plus its files; secrets/ is readable by its owner only."""
-    out.mkdir(parents=True, exist_ok=True)
+def write_export(export: Export, out: Path) -> list[Path]:
+    """compose.yaml plus its files (every path written); secrets/ is readable by its owner only."""
     compose = out / "compose.yaml"
     header = "# Written by `maestro-deploy render --platform docker`: edit the stack, not this file.\n"
     compose.write_text(header + yaml.safe_dump(export.compose, sort_keys=False), encoding="utf-8")
     (out / "secrets").mkdir(mode=0o700, exist_ok=True)
     os.chmod(out / "secrets", 0o700)
+    written = [compose]
     for relative, (content, mode) in export.files.items():
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
         os.chmod(path, mode)
+        written.append(path)
     for relative in export.reports:
         (out / relative).mkdir(parents=True, exist_ok=True)
         # Written by the container's unprivileged user, whoever runs Compose.
         os.chmod(out / relative, 0o777)
-    return compose
+    return written
 
 
 def load_generated(path: Path) -> dict[str, str]:

@@ -26,7 +26,7 @@ from .graph import describe_wiring
 from .compatibility import check
 from .environment import deployed
 from .references import References
-from .validation import SINGLE_REPLICA, parse_settings, products, warnings
+from .validation import SINGLE_REPLICA, parse_settings, products, stack_name_problems, warnings
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -53,6 +53,8 @@ def main() -> dict[str, Any]:
 
     raw = read_pulumi_config()
     try:
+        if problems := stack_name_problems(pulumi.get_stack()):
+            raise ConfigError(problems)
         settings = parse_settings(raw, frozenset(key for key in raw if is_config_secret(key)))
         incompatible, unchecked = check(deployed(settings))
         if incompatible:

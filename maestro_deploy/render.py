@@ -9,6 +9,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from .mock_run import SECRET_MASK as MASK
+from .output_dir import write_owned
 from .mock_run import Registered, Run, run_program
 from .program import main
 
@@ -59,13 +60,15 @@ def manifests(run: Run) -> list[dict[str, Any]]:
 
 
 def write_manifests(objects: list[dict[str, Any]], out: Path) -> list[Path]:
-    """One file per object, named by kind and name, so a GitOps diff reads object by object."""
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.yaml"):
-        stale.unlink()
-    written = []
-    for obj in objects:
-        path = out / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
-        written.append(path)
-    return written
+    """One file per object, named by kind and name, so a GitOps diff reads object by object;
+    into a directory this tool owns, replacing its previous render whole (see output_dir)."""
+
+    def write(directory: Path) -> list[Path]:
+        written = []
+        for obj in objects:
+            path = directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+            path.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
+            written.append(path)
+        return written
+
+    return write_owned(out, write)

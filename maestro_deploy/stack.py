@@ -13,7 +13,7 @@ from .errors import ConfigError, Problem
 from .secure_values import reveal_offline, top_level_keys
 from .settings import StackSettings
 from .stack_file import read_stack_config, resolve_stack_path
-from .validation import parse_settings
+from .validation import parse_settings, stack_name_problems
 
 # Where Compose exports keep generated passwords between renders.
 STATE_DIR = Path(".maestro-state")
@@ -48,6 +48,8 @@ def check(config: dict[str, Any], stack_outputs: Optional[dict[str, dict[str, An
 def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[Loaded, list[Problem]]:
     """Read a stack file and check it; returns it with its warnings."""
     name, path = resolve_stack_path(stack)
+    if problems := stack_name_problems(name):
+        raise ConfigError(problems)
     config = read_stack_config(path)
     settings, warnings = check(config, stack_outputs)
     return Loaded(name, config, settings, stack_outputs), warnings
@@ -65,8 +67,10 @@ def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
 
 
 def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
-    """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack outputs)."""
+    """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack
+    outputs); into a directory this tool owns, replacing its previous render (see output_dir)."""
     from .compose import compose_export, load_generated, save_generated, write_export
+    from .output_dir import write_owned
 
     _, secure = reveal_offline(loaded.config)
     if secure:
@@ -79,7 +83,12 @@ def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
     run = loaded.run(on_platform(loaded.config, "docker"), generated)
     save_generated(store, generated)
     export = compose_export(run)
-    compose = write_export(export, out)
-    # As `pulumi stack output` shows them: `maestro-deploy outputs --show-secrets` reveals the rest.
-    (out / "outputs.json").write_text(json.dumps(run.shown_outputs(), indent=2), encoding="utf-8")
-    return compose, len(export.compose["services"])
+
+    def write(directory: Path) -> list[Path]:
+        outputs = directory / "outputs.json"
+        # As `pulumi stack output` shows them: `maestro-deploy outputs --show-secrets` reveals the rest.
+        outputs.write_text(json.dumps(run.shown_outputs(), indent=2), encoding="utf-8")
+        return write_export(export, directory) + [outputs]
+
+    write_owned(out, write)
+    return out / "compose.yaml", len(export.compose["services"])

@@ -45,7 +45,11 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def resolve_stack_path(stack: str) -> tuple[str, Path]:
     """`stack` is a stack name in stacks/ or a path to a stack file: (name, path)."""
     path = Path(stack)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    try:
+        exists = path.exists()
+    except OSError:  # a name the filesystem refuses (too long): not a file, so a stack name
+        exists = False
+    if path.suffix in (".yaml", ".yml") or exists:
         name = path.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
         return name, path
     return stack, STACKS_DIR / f"Pulumi.{stack}.yaml"
@@ -54,10 +58,16 @@ def resolve_stack_path(stack: str) -> tuple[str, Path]:
 def read_stack_config(path: Path) -> dict[str, Any]:
     """The `config:` map of a stack file, keys as written (`maestro:components`)."""
     where = str(path)
-    if not path.is_file():
-        raise ConfigError([Problem(where, "no such stack file")])
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        if not path.is_file():
+            raise ConfigError([Problem(where, "no such stack file")])
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([Problem(where, f"cannot read it ({err.strerror or err})")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(where, "not UTF-8 text")]) from None
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
     except UnicodeDecodeError:
         raise ConfigError([Problem(where, "not UTF-8 text")]) from None
     except yaml.YAMLError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any, Iterator
 
@@ -28,6 +29,24 @@ WIRED_ENV = {
 }
 # Products whose data sits on one ReadWriteOnce volume run a single replica.
 SINGLE_REPLICA = {"ml-platform", "registry"}
+
+
+# A stack's name becomes part of container, network and volume names, a Compose project and a
+# Kubernetes label value: a DNS label fits all of them.
+STACK_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def stack_name_problems(name: str) -> list[Problem]:
+    if STACK_NAME.fullmatch(name):
+        return []
+    shown = repr(name) if len(name) <= 80 else f"{name[:40]!r}... ({len(name)} characters)"
+    return [
+        Problem(
+            "stack",
+            f"{shown}: expected a DNS label, lowercase letters, digits and '-', at most 63: "
+            "it names containers, volumes, a Compose project and Kubernetes labels",
+        )
+    ]
 
 
 def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackSettings:

@@ -109,3 +109,57 @@ def test_render_exits_quietly(tmp_path):
     result = subprocess.run([str(exe), "render", "staging", "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def render_exit(capsys, *argv) -> tuple[int, str]:
+    code = cli.main(["render", *argv])
+    return code, capsys.readouterr().err
+
+
+def test_render_never_touches_files_it_did_not_write(tmp_path, capsys):
+    notes = tmp_path / "my-notes.yaml"
+    notes.write_text("mine\n")
+    code, err = render_exit(capsys, "staging", "--out", str(tmp_path))
+    assert code == 2 and err.startswith(f"error: --out: {tmp_path}: holds files that maestro-deploy did not write")
+    assert notes.read_text() == "mine\n" and sorted(p.name for p in tmp_path.iterdir()) == ["my-notes.yaml"]
+    for owned_by_someone in (ROOT / "stacks", ROOT, Path("/")):
+        before = sorted(p.name for p in owned_by_someone.iterdir())
+        code, err = render_exit(capsys, "staging", "--out", str(owned_by_someone))
+        assert code == 2 and "did not write" in err and "Traceback" not in err
+        assert sorted(p.name for p in owned_by_someone.iterdir()) == before
+
+
+def test_a_render_replaces_its_own_previous_render_whole_and_nothing_else(tmp_path, capsys):
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert cli.main(["render", "dev", "--out", str(out), "--state", state]) == 0
+    (out / "my-notes.txt").write_text("mine\n")  # added by hand after the render
+    assert cli.main(["render", "engine-only", "--out", str(out)]) == 0
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert "my-notes.txt" in left
+    # Nothing of dev's Compose export is left: no compose.yaml, secrets, outputs or htpasswd.
+    assert not [p for p in left if p.startswith(("compose", "secrets", "files", "outputs"))], left
+    assert {p for p in left if p.endswith(".yaml")} == {p.name for p in out.glob("*.yaml")}
+    assert "deployment-engine.yaml" in left and not (out / "secrets").exists()
+
+
+@pytest.mark.parametrize(
+    "target,why",
+    [
+        ("a-file", "is a file, not a directory"),
+        ("a-file/below", "cannot write there (Not a directory)"),
+        ("x" * 300, "cannot write there (File name too long)"),
+        ("/proc/maestro-render", "cannot write there"),
+    ],
+)
+def test_a_bad_out_target_is_a_clear_error(tmp_path, capsys, target, why):
+    (tmp_path / "a-file").write_text("mine\n")
+    out = target if target.startswith("/") else str(tmp_path / target)
+    code, err = render_exit(capsys, "engine-only", "--out", out)
+    assert code == 2 and err.startswith(f"error: --out: {out}: {why}") and "Traceback" not in err
+    assert (tmp_path / "a-file").read_text() == "mine\n"
+
+
+def test_a_stack_name_too_long_for_the_filesystem_is_a_clear_error(capsys):
+    code = cli.main(["check", "y" * 300])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.startswith("error: ")

@@ -156,7 +156,7 @@ def test_docker_stacks_listen_on_loopback_only(stack):
 
 
 def test_the_compose_export_listens_on_loopback_only(tmp_path):
-    cli.main(["render", "dev", "--out", str(tmp_path), "--state", str(tmp_path / "state")])
-    compose = yaml.safe_load((tmp_path / "compose.yaml").read_text())
+    cli.main(["render", "dev", "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state")])
+    compose = yaml.safe_load((tmp_path / "out/compose.yaml").read_text())
     published = [p for s in compose["services"].values() for p in s.get("ports", [])]
     assert published and all(re.match(r"^127\.0\.0\.1:\d+:\d+$", p) for p in published)
