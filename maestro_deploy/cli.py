@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, without_userinfo
 from .ephemeral import DriverError
 from .local_run import LocalRunError
 from .mock_run import PROJECT
@@ -294,7 +294,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID
     except (LocalRunError, DriverError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {without_userinfo(str(err))}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
 
 

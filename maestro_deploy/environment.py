@@ -4,7 +4,6 @@ and the compatibility of every product version in it, this stack's and reference
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -12,11 +11,11 @@ from components.catalog import load_catalog
 
 from .compatibility import Deployed, check
 from .errors import ConfigError, Problem
-from .settings import HTTP_URL, Endpoint, StackSettings
+from .settings import HTTP_URL, Endpoint, StackSettings, matcher
 from .validation import products, warnings
 
 # The rule a URL written in config meets: a URL read from another stack meets it too.
-_URL = re.compile(HTTP_URL)
+is_http_url = matcher(HTTP_URL)
 
 
 def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:
@@ -60,25 +59,56 @@ def reference_problems(s: StackSettings, outputs: Optional[dict[str, dict[str, A
         elif ref.output not in outputs[ref.stack]:
             known = ", ".join(sorted(outputs[ref.stack])) or "none"
             yield Problem(path, f"stack {ref.stack} has no output {ref.output!r} (it has: {known})")
-        elif not (isinstance(outputs[ref.stack][ref.output], str) and _URL.match(outputs[ref.stack][ref.output])):
+        elif not is_http_url(outputs[ref.stack][ref.output]):
             yield Problem(path, f"output {ref.output!r} of stack {ref.stack} is not an http(s) URL")
 
 
-def deployed(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] = None) -> list[Deployed]:
-    """This stack's products, and those its references run on when their stack exports `versions`."""
+def remote_products(s: StackSettings) -> list[tuple[str, str]]:
+    """(referenced stack, product key it serves) of every reference to another stack's product."""
+    return list(dict.fromkeys((ref.stack, serves) for _, ref, serves in references(s) if serves))
+
+
+def environments(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] = None) -> list[list[Deployed]]:
+    """The groups of products that call each other, each checked against the matrix on its own.
+
+    This stack's products form one. A product that calls another stack's product (a frontend on
+    a referenced engine) is paired with that one, where that stack exports `versions`, and not
+    with this stack's own product of the same kind, which it never calls."""
     catalog = load_catalog()
-    local = [
-        Deployed(key, product.version or catalog[key].version, product.allow_incompatible)
+    local = {
+        key: Deployed(key, product.version or catalog[key].version, product.allow_incompatible)
         for _, key, product in products(s)
-    ]
-    keys = {d.key for d in local}
-    remote = []
-    for _, ref, serves in references(s):
+    }
+    own = dict(local)
+    groups: list[list[Deployed]] = []
+    for path, ref, serves in references(s):
+        if not serves:
+            continue
+        consumer = path.removeprefix("maestro:components.").split(".", 1)[0]
         versions = (outputs or {}).get(ref.stack, {}).get("versions")
-        if serves and serves not in keys and isinstance(versions, dict) and serves in versions:
-            remote.append(Deployed(serves, str(versions[serves]), stack=ref.stack))
-            keys.add(serves)
-    return local + remote
+        remote = (
+            Deployed(serves, str(versions[serves]), stack=ref.stack)
+            if isinstance(versions, dict) and serves in versions
+            else None
+        )
+        if serves in local:
+            own.pop(consumer, None)
+            if remote:
+                groups.append([local[consumer], remote])
+        elif remote and serves not in own:
+            own[serves] = remote
+    return [list(own.values())] + groups
+
+
+def check_environments(groups: list[list[Deployed]]) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) of every group, each problem once."""
+    errors: dict[str, Problem] = {}
+    warned: dict[str, Problem] = {}
+    for group in groups:
+        found_errors, found_warnings = check(group)
+        errors.update((str(p), p) for p in found_errors)
+        warned.update((str(p), p) for p in found_warnings)
+    return list(errors.values()), list(warned.values())
 
 
 def environment_problems(
@@ -86,5 +116,5 @@ def environment_problems(
 ) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) of the environment, references included (offline: from `outputs`)."""
     errors = list(reference_problems(s, outputs))
-    incompatible, unchecked = check(deployed(s, outputs))
+    incompatible, unchecked = check_environments(environments(s, outputs))
     return errors + incompatible, warnings(s) + unchecked

@@ -23,8 +23,7 @@ from components.unit import Platform
 from .exposure import exposure_of, frontend_origin
 from .settings import Docker, StackSettings
 from .graph import describe_wiring
-from .compatibility import check
-from .environment import deployed
+from .environment import check_environments, environments
 from .references import References
 from .validation import SINGLE_REPLICA, parse_settings, products, stack_name_problems, warnings
 
@@ -56,7 +55,7 @@ def main() -> dict[str, Any]:
         if problems := stack_name_problems(pulumi.get_stack()):
             raise ConfigError(problems)
         settings = parse_settings(raw, frozenset(key for key in raw if is_config_secret(key)))
-        incompatible, unchecked = check(deployed(settings))
+        incompatible, unchecked = check_environments(environments(settings))
         if incompatible:
             raise ConfigError(incompatible)
     except ConfigError as err:

@@ -7,8 +7,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from .compatibility import Deployed, check
-from .environment import deployed, references
+from .environment import check_environments, environments, remote_products
 from .settings import Endpoint, StackSettings
 
 
@@ -34,20 +33,14 @@ class References:
         resource takes this as an input, so nothing that depends on it is registered
         when it fails. Offline, `check` and `render` refuse such a stack before running.
         """
-        local = deployed(settings)
-        keys = {d.key for d in local}
-        remote = [(ref.stack, serves) for _, ref, serves in references(settings) if serves and serves not in keys]
-        if not remote:
+        stacks = list(dict.fromkeys(stack for stack, _ in remote_products(settings)))
+        if not stacks:
             return None
-        versions = [self._stack(stack).get_output("versions") for stack, _ in remote]
+        versions = [self._stack(stack).get_output("versions") for stack in stacks]
 
         def verdict(found: list[Any]) -> str:
-            others = [
-                Deployed(serves, str(v[serves]), stack=stack)
-                for (stack, serves), v in zip(remote, found)
-                if isinstance(v, dict) and serves in v
-            ]
-            errors, _ = check(local + others)
+            outputs = {stack: {"versions": v} for stack, v in zip(stacks, found)}
+            errors, _ = check_environments(environments(settings, outputs))
             if errors:
                 raise pulumi.RunError("incompatible products:\n" + "\n".join(str(e) for e in errors))
             return "checked"

@@ -8,7 +8,7 @@ JSON Schema of `StackSettings` for editors.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Callable, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -32,17 +32,35 @@ PATTERN_MEANING = {
     OUTPUT_NAME: "expected a stack output name such as engine_url",
     IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
 }
+def matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a whole value matches (`$` alone would let a trailing newline through), with
+    a URL's port, where it has one, at most 65535."""
+    compiled = re.compile(pattern)
+
+    def matches(value: str) -> bool:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            return False
+        port = PORT.search(value.split("/", 3)[2]) if "://" in value else None
+        return not (port and int(port.group(1)) > 65535)
+
+    return matches
+
+
 def matching(pattern: str, expected: str) -> AfterValidator:
     """A string check with a message a person can act on. (A `Field(pattern=...)` would
     do, but Python's `re` is needed for lookaheads, and the message says what is expected.)"""
-    compiled = re.compile(pattern)
+    matches = matcher(pattern)
 
     def check(value: str) -> str:
-        if not compiled.match(value):
+        if not matches(value):
             raise ValueError(expected)
         return value
 
     return AfterValidator(check)
+
+
+# The port of a URL's authority (after any userinfo).
+PORT = re.compile(r":([0-9]{1,5})$")
 
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -79,8 +97,11 @@ IPv4 = Annotated[
 DatabaseUrl = Annotated[
     str,
     matching(
-        r"^postgres(ql)?://([^@/\s]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$",
-        "expected a PostgreSQL URL: postgresql://user:password@host:5432/database",
+        # Reserved characters in the user or password are percent-encoded: unescaped, `#`, `?`,
+        # `/` or `@` would move where the host starts, and every parser would read another URL.
+        r"^postgres(ql)?://([^@/?#\s:]+(:[^@/?#\s]*)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?(\?[^\s#]*)?$",
+        "expected a PostgreSQL URL: postgresql://user:password@host:5432/database, with any of # ? / @ : "
+        "in the user or password percent-encoded (%23 %3F %2F %40 %3A)",
     ),
 ]
 Quantity = Annotated[str, Field(pattern=QUANTITY)]

@@ -58,6 +58,7 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     problems: list[Problem] = []
     ours: dict[str, Any] = {}
     raw, secure = reveal_offline(raw)
+    problems.extend(_encrypted_plain_keys(secure))
     for key, value in raw.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -68,7 +69,7 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     try:
         settings = StackSettings.model_validate(ours)
     except ValidationError as err:
-        problems.extend(_from_pydantic(err))
+        problems.extend(_from_pydantic(err, lambda path: _holds_secret(path, secure, secret_keys)))
         raise ConfigError(problems) from None
     problems.extend(_cross_checks(settings))
     problems.extend(_plain_secrets(ours, secure, secret_keys))
@@ -272,7 +273,32 @@ def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:
             yield name, field.alias or name, product
 
 
-def _from_pydantic(err: ValidationError) -> Iterator[Problem]:
+def _encrypted_plain_keys(secure: set[str]) -> Iterator[Problem]:
+    """`secure:` values under keys that are not secrets: the program would put them in plain
+    env vars and ConfigMaps (and offline, `[secret]` in their place). Provider keys are not ours."""
+    for path in sorted(secure):
+        if path.startswith(f"{NAMESPACE}:") and path.removeprefix(f"{NAMESPACE}:") not in SECRET_PATHS:
+            yield Problem(
+                path,
+                "encrypted, but this key is not a secret: its value would be deployed in plain text; "
+                f"the keys that take a secret are: {', '.join(f'{NAMESPACE}:{p}' for p in SECRET_PATHS)}",
+            )
+
+
+def _holds_secret(path: str, secure: set[str], secret_keys: frozenset[str]) -> bool:
+    """Whether the value at `path` is or contains a secret, or sits where one is expected:
+    its value is then never quoted in an error (a secret set one level too high included)."""
+    short = path.removeprefix(f"{NAMESPACE}:")
+    top = path.split(".", 1)[0].split("[", 1)[0]
+    related = lambda a, b: a == b or a.startswith(b + ".") or b.startswith(a + ".")  # noqa: E731
+    return (
+        top in secret_keys
+        or any(related(short, s) for s in SECRET_PATHS)
+        or any(related(path, s) for s in secure)
+    )
+
+
+def _from_pydantic(err: ValidationError, holds_secret) -> Iterator[Problem]:
     for e in err.errors(include_url=False):
         loc = tuple(part for part in e["loc"] if part != "[key]")
         path = _format_path(loc)
@@ -286,8 +312,9 @@ def _from_pydantic(err: ValidationError) -> Iterator[Problem]:
             pattern = (e.get("ctx") or {}).get("pattern")
             message = PATTERN_MEANING.get(pattern) or e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            secret = path.removeprefix(f"{NAMESPACE}:") in SECRET_PATHS
-            if not secret and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
+            # Quoted only when short, plain and not a URL with credentials in it.
+            credentials = isinstance(got, str) and "://" in got and "@" in got
+            if not holds_secret(path) and not credentials and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
                 message += f" (got {got!r})"
             yield Problem(path, message)
 

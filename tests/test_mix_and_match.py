@@ -317,6 +317,21 @@ def test_compatibility_holds_across_a_reference(tmp_path, capsys, nothing_regist
     assert f"frontend 1.1.0 requires engine ^1.2.0, but engine 2.0.0 (in stack {REMOTE}) is deployed" in err
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_frontend_on_a_referenced_engine_is_checked_against_that_engine_not_the_local_one(tmp_path, capsys, platform):
+    """The local engine (1.0.0) would refuse frontend 1.1.0, but the frontend never calls it."""
+    backend = {"stack": REMOTE, "output": "engine_url"}
+    compatible = {REMOTE: {"engine_url": REMOTE_API, "versions": {"engine": "1.2.3"}}}
+    incompatible = {REMOTE: {"engine_url": REMOTE_API, "versions": {"engine": "2.0.0"}}}
+    path = write(tmp_path, config(platform, engine={"version": "1.0.0"}, frontend={"backend": backend}))
+    assert cli.main(["check", path, "--stack-outputs", outputs_file(tmp_path, compatible)]) == 0
+    assert "incompatible" not in capsys.readouterr().err
+    assert cli.main(["check", path, "--stack-outputs", outputs_file(tmp_path, incompatible)]) == 2
+    err = capsys.readouterr().err
+    assert f"frontend 1.1.0 requires engine ^1.2.0, but engine 2.0.0 (in stack {REMOTE}) is deployed" in err
+    assert "engine 1.0.0 is deployed" not in err
+
+
 def test_under_pulumi_up_a_referenced_incompatible_engine_stops_the_stack_before_its_workloads():
     """The CLI's check is offline; under `pulumi up` the referenced versions arrive as Outputs."""
     outputs = {REMOTE: {"engine_url": REMOTE_API, "versions": {"engine": "2.0.0"}}}
