@@ -35,6 +35,8 @@ class Export:
     # relative path -> (content, mode): written beside compose.yaml
     files: dict[str, tuple[str, int]] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)  # directories a task writes into
+    # relative path -> (uid, gid) of the container user that reads a secret file through a bind mount
+    owners: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:
@@ -124,10 +126,12 @@ def _service(
     for upload in uploads:
         content, is_secret = _reveal(upload["content"])
         is_secret = is_secret or all_secret
-        # Under secrets/ (owner only) the file itself may be readable by all: a bind
-        # mount keeps host modes, and the container's user is not the host's.
         relative = f"{'secrets' if is_secret else 'files'}/{name}{upload['file']}"
         export.files[relative] = (content, 0o644)
+        if is_secret:
+            # A bind mount keeps host owners and modes: the file belongs to the container's user.
+            uid, _, gid = str(i["user"]).partition(":")
+            export.owners[relative] = (int(uid), int(gid or uid))
         mounts.append(f"./{relative}:{upload['file']}:ro")
     for volume in i.get("volumes", []):
         source = volume["volumeName"]
@@ -159,11 +163,23 @@ def _service(
     return service
 
 
+def _literal(value: Any) -> Any:
+    """Compose reads `$` in compose.yaml as a variable to interpolate: `$$` is a literal one,
+    so an env value of `$HOME/data` reaches the container as written."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    return value
+
+
 def write_export(export: Export, out: Path) -> list[Path]:
     """compose.yaml plus its files (every path written); secrets/ is readable by its owner only."""
     compose = out / "compose.yaml"
     header = "# Written by `maestro-deploy render --platform docker`: edit the stack, not this file.\n"
-    compose.write_text(header + yaml.safe_dump(export.compose, sort_keys=False), encoding="utf-8")
+    compose.write_text(header + yaml.safe_dump(_literal(export.compose), sort_keys=False), encoding="utf-8")
     (out / "secrets").mkdir(mode=0o700, exist_ok=True)
     os.chmod(out / "secrets", 0o700)
     written = [compose]
@@ -172,12 +188,26 @@ def write_export(export: Export, out: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
         os.chmod(path, mode)
+        if relative in export.owners:
+            _give(path, export.owners[relative])
         written.append(path)
+    for directory in (out / "secrets").rglob("*"):
+        if directory.is_dir():
+            os.chmod(directory, 0o700)
     for relative in export.reports:
         (out / relative).mkdir(parents=True, exist_ok=True)
         # Written by the container's unprivileged user, whoever runs Compose.
         os.chmod(out / relative, 0o777)
     return written
+
+
+def _give(path: Path, owner: tuple[int, int]) -> None:
+    """Owner-only, the owner being the container's user: only root can give a file away. Run by
+    anyone else, the file stays readable (the container's user is not the host's), and the
+    secrets/ tree above it, owner-only, keeps other users of the host out."""
+    if os.geteuid() == 0:
+        os.chown(path, *owner)
+        os.chmod(path, 0o400)
 
 
 def load_generated(path: Path) -> dict[str, str]:

@@ -11,11 +11,12 @@ from components.catalog import load_catalog
 
 from .compatibility import Deployed, check
 from .errors import ConfigError, Problem
-from .settings import HTTP_URL, Endpoint, StackSettings, matcher
+from .settings import HTTP_URL, VERSION, Endpoint, StackSettings, matcher
 from .validation import products, warnings
 
 # The rule a URL written in config meets: a URL read from another stack meets it too.
 is_http_url = matcher(HTTP_URL)
+is_version = matcher(VERSION)
 
 
 def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:
@@ -43,11 +44,27 @@ def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([Problem(path, "no such file (--stack-outputs)")]) from None
+    except OSError as err:
+        raise ConfigError([Problem(path, f"cannot read it (--stack-outputs): {err.strerror or err}")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(path, "nested too deeply to be stack outputs (--stack-outputs)")]) from None
     except ValueError as err:
         raise ConfigError([Problem(path, f"not valid JSON: {err}")]) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ConfigError([Problem(path, 'expected {"<stack>": {"<output>": value, ...}, ...}')])
+    problems = [
+        Problem(f"{path}: {stack}.versions", 'expected {"<product>": "<version>", ...}')
+        for stack, outputs in data.items()
+        if "versions" in outputs and not _versions(outputs["versions"])
+    ]
+    if problems:
+        raise ConfigError(problems)
     return data
+
+
+def _versions(value: Any) -> bool:
+    """A stack's `versions` output as the compatibility check reads it: product -> version."""
+    return isinstance(value, dict) and all(isinstance(v, str) and is_version(v) for v in value.values())
 
 
 def reference_problems(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]]) -> Iterator[Problem]:
@@ -88,7 +105,7 @@ def environments(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] 
         versions = (outputs or {}).get(ref.stack, {}).get("versions")
         remote = (
             Deployed(serves, str(versions[serves]), stack=ref.stack)
-            if isinstance(versions, dict) and serves in versions
+            if isinstance(versions, dict) and is_version(str(versions.get(serves)))
             else None
         )
         if serves in local:

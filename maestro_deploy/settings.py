@@ -16,21 +16,27 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...
 QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$"
+# No `+build` metadata: a version is an image tag and a label value, and neither takes a `+`.
+VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?$"
 DIGEST = r"^sha256:[a-f0-9]{64}$"
 STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
 OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
-IMAGE = r"^[a-z0-9]+([._/:-]?[a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+# [registry[:port]/]path[:tag][@digest]: one tag at most, a port only on the registry.
+_PATH = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
+IMAGE = (
+    rf"^([A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{{1,5}})?/)?{_PATH}(/{_PATH})*"
+    r"(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {
     DNS_LABEL: "expected a DNS label: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric",
     QUANTITY: "expected a Kubernetes quantity such as 250m, 0.5, 512Mi or 2Gi",
     ENV_NAME: "expected an environment variable name: letters, digits and '_', not starting with a digit",
-    VERSION: "expected a version such as 1.2.3 or v2.3.2",
+    VERSION: "expected a version such as 1.2.3, v2.3.2 or 1.3.0-rc.1, at most 63 characters and no +build metadata",
     DIGEST: "expected sha256: followed by 64 lowercase hex digits",
     STACK_NAME: "expected a stack name: org/project/stack, project/stack or stack",
     OUTPUT_NAME: "expected a stack output name such as engine_url",
-    IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3",
+    IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3 (one tag at most)",
 }
 def matcher(pattern: str) -> Callable[[str], bool]:
     """Whether a whole value matches (`$` alone would let a trailing newline through), with
@@ -80,8 +86,17 @@ WebOrigin = Annotated[
 Hostname = Annotated[
     str,
     matching(
-        rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$",
-        "expected a lowercase DNS name with at least two labels, like staging.example.com",
+        # The last label has a letter: an IP address is not a domain that hosts can sit under.
+        rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.(?=[a-z0-9-]*[a-z]){_LABEL}$",
+        "expected a lowercase DNS name with at least two labels, like staging.example.com (not an IP address)",
+    ),
+]
+# A Kubernetes object name (IngressClass, StorageClass): a DNS subdomain.
+ObjectName = Annotated[
+    str,
+    matching(
+        rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$",
+        "expected a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253",
     ),
 ]
 DnsName = Annotated[
@@ -141,7 +156,7 @@ class Build(Strict):
 class Product(Strict):
     """What every product takes."""
 
-    version: Optional[Annotated[str, Field(pattern=VERSION)]] = None
+    version: Optional[Annotated[str, Field(pattern=VERSION, max_length=63)]] = None
     image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
         None, description="A full image reference; replaces the catalog's repository and the version's tag."
     )
@@ -248,7 +263,7 @@ class Storage(Strict):
 
     bundled: Optional[bool] = Field(None, description="true (the default): a volume of the stack's own, protected.")
     size: Optional[Quantity] = None
-    storage_class: Optional[str] = None
+    storage_class: Optional[ObjectName] = None
     existing: Optional[DnsLabel] = Field(
         None, description="An existing PersistentVolumeClaim (Kubernetes) or named volume (Docker): never created or deleted."
     )
@@ -290,7 +305,7 @@ class Kubernetes(Strict):
     namespace: DnsLabel
     domain: Optional[Hostname] = Field(None, description="Public hosts are <host>.<domain>; omitted: no Ingress.")
     context: Optional[str] = Field(None, description="kubeconfig context of the target cluster; omitted: the current one.")
-    ingress_class: Optional[str] = None
+    ingress_class: Optional[ObjectName] = None
     ingress_namespace: DnsLabel = Field(
         "ingress-nginx", description="Namespace of the ingress controller: the only one that may reach public units."
     )

@@ -24,12 +24,28 @@ def load_data(text: str):
 
 class _UniqueKeyLoader(SafeLoader):
     """PyYAML keeps the last of two equal keys; a stack file must not, or a
-    second `engine:` silently replaces the first."""
+    second `engine:` silently replaces the first. Scalars that look like dates stay
+    strings, as the Pulumi CLI reads them (a provider's config may hold one)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+# What a stack file may hold once its YAML aliases are expanded: anything beyond is an alias
+# bomb or a recursive alias, which would hang or crash whatever walks it next.
+MAX_DEPTH = 32
+MAX_VALUES = 20_000
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or a mapping", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -40,6 +56,23 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _too_big(document: Any) -> bool:
+    """Walks the document as every later step will, aliases expanded, but stops at the bounds:
+    a billion laughs or a value that contains itself is caught in a few thousand steps."""
+    budget = MAX_VALUES
+    stack = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def resolve_stack_path(stack: str) -> tuple[str, Path]:
@@ -75,6 +108,12 @@ def read_stack_config(path: Path) -> dict[str, Any]:
         line = f":{mark.line + 1}" if mark else ""
         reason = getattr(err, "problem", None) or str(err)
         raise ConfigError([Problem(f"{where}{line}", f"not valid YAML: {reason}")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(where, "nested too deeply (a recursive YAML alias?)")]) from None
+    if _too_big(document):
+        raise ConfigError(
+            [Problem(where, f"too large once YAML aliases are expanded (at most {MAX_DEPTH} levels and {MAX_VALUES} values)")]
+        )
     if document is None:
         raise ConfigError([Problem(where, "the file is empty; expected a mapping with a `config:` key")])
     if not isinstance(document, dict):

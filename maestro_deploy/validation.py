@@ -27,6 +27,11 @@ WIRED_ENV = {
     "ml-platform": set(),
     "registry": set(),
 }
+# The volumes a stack creates for its products' data: <unit>-data-<n> (PersistentVolumeClaims),
+# maestro-<stack>-<unit>-data-<n> (Docker volumes).
+OWN_VOLUME = re.compile(r"(^|-)(engine-db|ml-platform|registry)-data-[0-9]+$")
+# One variable's value: beyond this, it is a file in the wrong place (a Kubernetes object holds 1 MiB in all).
+MAX_ENV_VALUE = 32 * 1024
 # Products whose data sits on one ReadWriteOnce volume run a single replica.
 SINGLE_REPLICA = {"ml-platform", "registry"}
 
@@ -59,6 +64,7 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     ours: dict[str, Any] = {}
     raw, secure = reveal_offline(raw)
     problems.extend(_encrypted_plain_keys(secure))
+    problems.extend(_control_characters(raw))
     for key, value in raw.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -71,6 +77,9 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     except ValidationError as err:
         problems.extend(_from_pydantic(err, lambda path: _holds_secret(path, secure, secret_keys)))
         raise ConfigError(problems) from None
+    if problems:
+        # A value with a control character passed its `$` pattern: the checks below would read it.
+        raise ConfigError(problems)
     problems.extend(_cross_checks(settings))
     problems.extend(_plain_secrets(ours, secure, secret_keys))
     if problems:
@@ -84,8 +93,13 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
     if s.platform == "kubernetes":
         if k is None:
             yield Problem("maestro:kubernetes", "required when maestro:platform is kubernetes (it names the namespace)")
-        elif k.namespace in RESERVED_NAMESPACES:
+        elif k.namespace in RESERVED_NAMESPACES or k.namespace.startswith("kube-"):
             yield Problem("maestro:kubernetes.namespace", f"{k.namespace!r} is reserved; give the stack a namespace of its own")
+        if k and k.domain:
+            for label in sorted({u.public_host for d in load_catalog().values() for u in d.units.values() if u.public_host}):
+                if len(f"{label}.{k.domain}") > 253:
+                    yield Problem("maestro:kubernetes.domain", f"too long: the public host {label}.<domain> would exceed 253 characters")
+                    break
     elif k is not None:
         yield Problem("maestro:kubernetes", f"only for maestro:platform kubernetes; this stack runs on {s.platform}")
     if s.platform != "docker" and s.docker is not None:
@@ -118,7 +132,17 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 yield Problem(f"{path}.replicas", "must be 1: the docker platform runs one container per unit")
             if product.autoscaling:
                 yield Problem(f"{path}.autoscaling", "not available on the docker platform: one container per unit")
-        yield from _resource_problems(f"{path}.resources", key, product.resources)
+        yield from _resource_problems(f"{path}.resources", key, product.resources, s.platform)
+        for name, value in product.env.items():
+            if len(value.encode()) > MAX_ENV_VALUE:
+                yield Problem(f"{path}.env.{name}", f"{len(value.encode())} bytes; at most {MAX_ENV_VALUE // 1024} KiB in one variable")
+        templates = getattr(product, "templates_path", None)
+        if templates and "://" in templates and "@" in templates.split("://", 1)[1].split("/", 1)[0]:
+            yield Problem(
+                f"{path}.templates_path",
+                "holds credentials in its URL, which would be deployed and shown in plain text (env, outputs, "
+                "graph); give a URL without them, with the credentials in the image's git configuration",
+            )
         if product.image and product.digest:
             yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
         if product.autoscaling:
@@ -181,9 +205,11 @@ def _plain_secrets(ours: dict[str, Any], secure: set[str], secret_keys: frozense
 
 # Beyond these, a value is a typo (cores, not millicores; Gi, not Ti), not a plan.
 RESOURCE_CEILING = {"cpu": (64, "64 cores"), "memory": (2**40, "1Ti")}
+# Docker refuses a memory limit below 6 MiB.
+DOCKER_MIN_MEMORY = 6 * 2**20
 
 
-def _resource_problems(path: str, key: str, resources: Any) -> Iterator[Problem]:
+def _resource_problems(path: str, key: str, resources: Any, platform: str) -> Iterator[Problem]:
     from components.products.common import merge_resources
 
     if resources is None:
@@ -192,10 +218,17 @@ def _resource_problems(path: str, key: str, resources: Any) -> Iterator[Problem]
         amounts = getattr(resources, kind)
         for name in ("cpu", "memory"):
             value = getattr(amounts, name) if amounts else None
-            if value is not None and quantity(value) == 0:
-                yield Problem(f"{path}.{kind}.{name}", "must be more than 0")
-            elif value is not None and quantity(value) > RESOURCE_CEILING[name][0]:
-                yield Problem(f"{path}.{kind}.{name}", f"{value} is absurd: at most {RESOURCE_CEILING[name][1]}")
+            where = f"{path}.{kind}.{name}"
+            if value is None:
+                continue
+            if name == "memory" and value.endswith("m"):
+                yield Problem(where, f"{value} is in millibytes, surely a typo: write {value[:-1]}Mi (or {value[:-1]}M)")
+            elif quantity(value) == 0:
+                yield Problem(where, "must be more than 0")
+            elif quantity(value) > RESOURCE_CEILING[name][0]:
+                yield Problem(where, f"{value} is absurd: at most {RESOURCE_CEILING[name][1]}")
+            elif name == "memory" and kind == "limits" and platform == "docker" and quantity(value) < DOCKER_MIN_MEMORY:
+                yield Problem(where, f"{value} is below Docker's minimum memory limit of 6Mi")
     # As deployed: the stack's amounts over the catalog's, for every unit of the product.
     for unit in load_catalog()[key].units.values():
         merged = merge_resources(unit.resources, resources)
@@ -229,11 +262,22 @@ def _external_services(c: Any) -> Iterator[Problem]:
         for field in ("image", "build"):
             if getattr(db, field) and not db.bundled:
                 yield Problem(f"{path}.{field}", "only with bundled: true")
+    mounted: dict[str, str] = {}
     for key, product in (("ml-platform", c.ml_platform), ("registry", c.registry)):
         storage = product.storage if product else None
         if storage is None:
             continue
         path = f"maestro:components.{key}.storage"
+        if storage.existing:
+            if storage.existing in mounted:
+                yield Problem(
+                    f"{path}.existing",
+                    f"{storage.existing!r} is mounted by {mounted[storage.existing]} already: two products on one "
+                    "volume would write over each other's data",
+                )
+            elif OWN_VOLUME.search(storage.existing):
+                yield Problem(f"{path}.existing", f"{storage.existing!r} is the name of a volume this stack creates for a product")
+            mounted[storage.existing] = key
         bundled = storage.bundled if storage.bundled is not None else storage.existing is None
         yield from _exactly_one(path, bundled, storage.existing, "existing")
         if storage.existing and (storage.size or storage.storage_class):
@@ -271,6 +315,35 @@ def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:
         product = getattr(s.components, name)
         if product is not None:
             yield name, field.alias or name, product
+
+
+# Where a value may span lines: PEM blocks, and a plain env var's value (never an env file line).
+MULTILINE = re.compile(r"maestro:(kubernetes\.tls\.(certificate|key)|components\.[^.]+\.env\.[^.]+)")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _control_characters(raw: dict[str, Any]) -> Iterator[Problem]:
+    """A newline or other control character in a name, version, URL or secret: a trailing newline
+    slips past a `$` pattern into an image tag; in a secret, it writes a second line into an env file.
+    The value is never quoted: it may be a secret."""
+
+    def walk(value: Any, path: str) -> Iterator[Problem]:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and CONTROL.search(k):
+                    yield Problem(path, "a key holds a control character (such as a newline)")
+                yield from walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from walk(v, f"{path}[{i}]")
+        elif isinstance(value, str) and CONTROL.search(value):
+            allowed = MULTILINE.fullmatch(path) and "\x00" not in value
+            if not allowed:
+                yield Problem(path, "holds a control character (such as a trailing newline), which is not allowed here")
+
+    for key, value in raw.items():
+        if str(key).startswith(f"{NAMESPACE}:"):
+            yield from walk(value, str(key))
 
 
 def _encrypted_plain_keys(secure: set[str]) -> Iterator[Problem]:

@@ -19,8 +19,9 @@ HEALTH = {"interval": "5s", "timeout": "3s", "retries": 3, "start_period": "60s"
 
 
 def memory_mb(text: str) -> int:
-    """A Kubernetes memory quantity in the megabytes the Docker provider takes."""
-    return max(4, round(quantity(text) / 2**20))  # Docker refuses less than 4 MB
+    """A Kubernetes memory quantity in the megabytes the Docker provider takes (validation has
+    refused a limit below Docker's minimum)."""
+    return round(quantity(text) / 2**20)
 
 
 def cpus(text: str) -> str:
