@@ -13,7 +13,7 @@ from .ephemeral import DriverError
 from .local_run import LocalRunError
 from .mock_run import PROJECT
 from .environment import load_stack_outputs
-from .stack import STATE_DIR, Loaded, check, load, on_platform, write_compose
+from .stack import STATE_DIR, Loaded, check, load, on_platform, scaled_down, write_compose
 from .stack_file import read_stack_config, resolve_stack_path
 from .validation import parse_settings, products
 
@@ -42,6 +42,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     loaded = _load(args)
     if args.platform:
+        if args.platform == "docker":
+            for warning in scaled_down(loaded.config):
+                print(f"warning: {warning}", file=sys.stderr)
         loaded.config = on_platform(loaded.config, args.platform)
         loaded.settings = parse_settings(loaded.config)
     if loaded.settings.platform == "docker":
@@ -190,8 +193,8 @@ def cmd_ephemeral_run(args: argparse.Namespace) -> int:
     check(checked, None)
     try:
         return ephemeral.run(make_driver(args), config, words, args.owner, ttl, Path(args.results))
-    except ephemeral.Interrupted:
-        return ephemeral.EXIT_INFRASTRUCTURE
+    except ephemeral.Interrupted as err:  # before the run armed its own handling: nothing exists yet
+        return err.exit_code
 
 
 def cmd_ephemeral_list(args: argparse.Namespace) -> int:
@@ -200,6 +203,12 @@ def cmd_ephemeral_list(args: argparse.Namespace) -> int:
     lines = ephemeral.listing(make_driver(args))
     print("\n".join(lines) if lines else "no ephemeral stacks")
     return 0
+
+
+def cmd_ephemeral_destroy(args: argparse.Namespace) -> int:
+    from . import ephemeral
+
+    return ephemeral.destroy(make_driver(args), args.name)
 
 
 def cmd_ephemeral_reap(args: argparse.Namespace) -> int:
@@ -277,7 +286,10 @@ def parser() -> argparse.ArgumentParser:
     reaper = eph_sub.add_parser("reap", help="destroy and remove every expired ephemeral stack")
     reaper.add_argument("--dry-run", action="store_true", help="print what it would destroy")
     reaper.set_defaults(func=cmd_ephemeral_reap)
-    for command in (run, listed, reaper):
+    destroyer = eph_sub.add_parser("destroy", help="destroy and remove one ephemeral stack now, before it expires")
+    destroyer.add_argument("name", help="the stack's name, as `ephemeral list` shows it")
+    destroyer.set_defaults(func=cmd_ephemeral_destroy)
+    for command in (run, listed, reaper, destroyer):
         command.add_argument("--driver", choices=["docker", "pulumi"], default="docker", help="default: %(default)s")
         command.add_argument("--backend", help="with --driver pulumi: the state backend URL (default: file://.pulumi-state)")
     schema = sub.add_parser("schema", help="print the JSON Schema of stack files")

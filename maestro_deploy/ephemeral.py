@@ -96,6 +96,8 @@ class Interrupted(Exception):
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
+        # As shells report a process a signal ended: 130 for SIGINT, 143 for SIGTERM.
+        self.exit_code = 128 + signum
 
 
 @contextmanager
@@ -172,6 +174,7 @@ def run(
             verdict = EXIT_FAILED if summary.failures or not summary.tests else EXIT_PASSED
         except Interrupted as err:
             say(f"{name}: interrupted by {err}; tearing down")
+            verdict = err.exit_code
         except ConfigError as err:
             say(f"{name}: invalid config:\n{err}")
         except (DriverError, OSError, ET.ParseError) as err:
@@ -216,9 +219,25 @@ def reap(driver: Driver, dry_run: bool, clock: Callable[[], float] = time.time, 
 
 def format_age(seconds: float) -> str:
     seconds = int(max(0, seconds))
+    if seconds < 60:
+        return f"{seconds}s"
     if seconds < 3600:
-        return f"{seconds // 60}m"
+        return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def destroy(driver: Driver, name: str, say=print) -> int:
+    """Destroy one ephemeral stack before it expires. Only stacks that `ephemeral run` made
+    (found by their ephemeral label) can be named: never a stack of someone's own."""
+    if name not in {s.name for s in driver.list()}:
+        raise ConfigError([Problem("NAME", f"no ephemeral stack named {name!r}; `maestro-deploy ephemeral list` shows them")])
+    try:
+        driver.destroy(name)
+    except (DriverError, OSError) as err:
+        say(f"could not destroy {name}: {err}")
+        return EXIT_INFRASTRUCTURE
+    say(f"destroyed {name}")
+    return EXIT_PASSED
 
 
 def listing(driver: Driver, clock: Callable[[], float] = time.time) -> list[str]:

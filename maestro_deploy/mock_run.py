@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -67,6 +68,20 @@ class _Mocks(pulumi.runtime.Mocks):
         return {}
 
 
+class _Logged(logging.Handler):
+    """The program's log, kept: the offline tools print the warnings `check` found themselves,
+    so the engine's copy of each is recorded here rather than printed a second time."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("maestro-deploy.program")  # not in the logging tree: never printed
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
 class _RecordingMonitor(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
@@ -99,6 +114,7 @@ class Run:
     registered: list[Registered]
     outputs: dict[str, Any]  # values revealed: mask `secret_outputs` wherever they are shown
     secret_outputs: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)  # what the program said with pulumi.log.warn
 
     def shown_outputs(self, show_secrets: bool = False) -> dict[str, Any]:
         """The outputs as `pulumi stack output` shows them: secrets masked unless asked for."""
@@ -121,7 +137,8 @@ def run_program(
     """
     mocks = _Mocks(generated, stack_outputs)
     monitor = _RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    logged = _Logged()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logged.logger)
     # The CLI hands the program every value as a string, objects as JSON.
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []
@@ -157,7 +174,7 @@ def run_program(
     finally:
         policy.new_event_loop = create  # type: ignore[method-assign]
         _close_event_loops(opened + [_current_loop()])
-    return Run(registered=monitor.registered, outputs=exported, secret_outputs=secret)
+    return Run(registered=monitor.registered, outputs=exported, secret_outputs=secret, warnings=logged.warnings)
 
 
 def _current_loop() -> Optional[asyncio.AbstractEventLoop]:

@@ -73,7 +73,9 @@ _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a browser or a
 # test runner must reach it exactly as written.
 HTTP_URL = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
-HttpUrlStr = Annotated[str, matching(HTTP_URL, "expected an absolute http:// or https:// URL without spaces")]
+HttpUrlStr = Annotated[
+    str, matching(HTTP_URL, "expected an absolute http:// or https:// URL without spaces or credentials, its port at most 65535")
+]
 # What a browser sends as Origin: scheme, host and port, nothing more. A path, a trailing slash
 # or a wildcard never equals one, so an allowed origin written so would silently allow nobody.
 WebOrigin = Annotated[
@@ -115,8 +117,8 @@ DatabaseUrl = Annotated[
         # Reserved characters in the user or password are percent-encoded: unescaped, `#`, `?`,
         # `/` or `@` would move where the host starts, and every parser would read another URL.
         r"^postgres(ql)?://([^@/?#\s:]+(:[^@/?#\s]*)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?(\?[^\s#]*)?$",
-        "expected a PostgreSQL URL: postgresql://user:password@host:5432/database, with any of # ? / @ : "
-        "in the user or password percent-encoded (%23 %3F %2F %40 %3A)",
+        "expected a PostgreSQL URL (postgresql:// then user:password@host:5432/database), with any of "
+        "# ? / @ : in the user or password percent-encoded (%23 %3F %2F %40 %3A)",
     ),
 ]
 Quantity = Annotated[str, Field(pattern=QUANTITY)]

@@ -51,19 +51,46 @@ def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tupl
     if problems := stack_name_problems(name):
         raise ConfigError(problems)
     config = read_stack_config(path)
+    if "maestro:ephemeral" in config:
+        # It unprotects every volume: only `ephemeral run` sets it, on the throwaway stacks it creates.
+        raise ConfigError([Problem("maestro:ephemeral", "set by `maestro-deploy ephemeral run` only; in a stack file it would leave every volume unprotected, so remove it")])
     settings, warnings = check(config, stack_outputs)
     return Loaded(name, config, settings, stack_outputs), warnings
 
 
 def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
-    """The same stack on another platform: only the platform's own keys change."""
+    """The same stack on another platform: only the platform's own keys change, and on Docker,
+    which runs one container per unit, replicas and autoscaling go (see `scaled_down`)."""
     moved = {k: v for k, v in config.items() if k not in ("maestro:kubernetes", "maestro:docker")}
     moved["maestro:platform"] = platform
     if platform == "kubernetes" and "maestro:kubernetes" in config:
         moved["maestro:kubernetes"] = config["maestro:kubernetes"]
-    if platform == "docker" and "maestro:docker" in config:
-        moved["maestro:docker"] = config["maestro:docker"]
+    if platform == "docker":
+        if "maestro:docker" in config:
+            moved["maestro:docker"] = config["maestro:docker"]
+        components = config.get("maestro:components")
+        if isinstance(components, dict):
+            moved["maestro:components"] = {
+                key: {k: v for k, v in product.items() if k not in SCALING} if isinstance(product, dict) else product
+                for key, product in components.items()
+            }
     return moved
+
+
+# What a cluster scales and one Docker engine cannot: one container per unit there.
+SCALING = ("replicas", "autoscaling")
+
+
+def scaled_down(config: dict[str, Any]) -> list[Problem]:
+    """A warning for each product whose replicas or autoscaling `on_platform(config, "docker")` drops."""
+    components = config.get("maestro:components")
+    return [
+        Problem(f"maestro:components.{key}.{field}", "dropped on the docker platform: one container per unit")
+        for key, product in (components.items() if isinstance(components, dict) else [])
+        if isinstance(product, dict)
+        for field in SCALING
+        if field in product and config.get("maestro:platform", "kubernetes") != "docker"
+    ]
 
 
 def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:

@@ -119,6 +119,9 @@ def read_stack_config(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ConfigError([Problem(where, "expected a mapping with a `config:` key")])
     config = document.get("config")
+    if config is None and any(":" in str(key) for key in document):
+        keys = ", ".join(str(k) for k in document if ":" in str(k))
+        raise ConfigError([Problem(where, f"the settings ({keys}) must sit under a top-level `config:` key, as Pulumi reads a stack file")])
     if config is None:
         config = {}
     if not isinstance(config, dict):

@@ -14,6 +14,7 @@ from components.quantity import quantity
 from .errors import ConfigError, Problem
 from .exposure import frontend_origin
 from .secure_values import SECRET_PATHS, reveal_offline
+from .stack_file import PROJECT_ROOT
 from .settings import PATTERN_MEANING, StackSettings
 
 NAMESPACE = "maestro"
@@ -71,6 +72,9 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
             problems.append(Problem(str(key), f"config keys are namespaced; did you mean `{NAMESPACE}:{key}`?"))
         elif namespace == NAMESPACE:
             ours[name] = value
+    if isinstance(ours.get("components"), dict):
+        # `hive:` with nothing after it is the product with its defaults, not no product.
+        ours["components"] = {k: {} if v is None else v for k, v in ours["components"].items()}
         # Other namespaces (`kubernetes:`, `docker:`) configure providers: not ours to judge.
     try:
         settings = StackSettings.model_validate(ours)
@@ -127,6 +131,11 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         for build_path, build in builds:
             if build and s.platform != "docker":
                 yield Problem(build_path, "only on the docker platform: a cluster pulls images, so give `image`")
+            elif build and not (PROJECT_ROOT / build.context / (build.dockerfile or "Dockerfile")).is_file():
+                yield Problem(
+                    f"{build_path}.context",
+                    f"no {build.dockerfile or 'Dockerfile'} in {(PROJECT_ROOT / build.context).resolve()} (relative to the project directory)",
+                )
         if s.platform == "docker":
             if (product.replicas or 1) > 1:
                 yield Problem(f"{path}.replicas", "must be 1: the docker platform runs one container per unit")
@@ -214,6 +223,21 @@ def _resource_problems(path: str, key: str, resources: Any, platform: str) -> It
 
     if resources is None:
         return
+    found = list(_amount_problems(path, resources, platform))
+    if found:
+        yield from found  # comparing requests with limits would only repeat them
+        return
+    # As deployed: the stack's amounts over the catalog's, for every unit of the product.
+    for unit in load_catalog()[key].units.values():
+        merged = merge_resources(unit.resources, resources)
+        for name in ("cpu", "memory"):
+            low, high = merged.get("requests", {}).get(name), merged.get("limits", {}).get(name)
+            if low is not None and high is not None and quantity(low) > quantity(high):
+                yield Problem(f"{path}.requests.{name}", f"{low} exceeds the limit {high}")
+                return
+
+
+def _amount_problems(path: str, resources: Any, platform: str) -> Iterator[Problem]:
     for kind in ("requests", "limits"):
         amounts = getattr(resources, kind)
         for name in ("cpu", "memory"):
@@ -229,14 +253,6 @@ def _resource_problems(path: str, key: str, resources: Any, platform: str) -> It
                 yield Problem(where, f"{value} is absurd: at most {RESOURCE_CEILING[name][1]}")
             elif name == "memory" and kind == "limits" and platform == "docker" and quantity(value) < DOCKER_MIN_MEMORY:
                 yield Problem(where, f"{value} is below Docker's minimum memory limit of 6Mi")
-    # As deployed: the stack's amounts over the catalog's, for every unit of the product.
-    for unit in load_catalog()[key].units.values():
-        merged = merge_resources(unit.resources, resources)
-        for name in ("cpu", "memory"):
-            low, high = merged.get("requests", {}).get(name), merged.get("limits", {}).get(name)
-            if low is not None and high is not None and quantity(low) > quantity(high):
-                yield Problem(f"{path}.requests.{name}", f"{low} exceeds the limit {high}")
-                return
 
 
 def _endpoint_problems(path: str, endpoint: Any) -> Iterator[Problem]:
@@ -280,6 +296,8 @@ def _external_services(c: Any) -> Iterator[Problem]:
             mounted[storage.existing] = key
         bundled = storage.bundled if storage.bundled is not None else storage.existing is None
         yield from _exactly_one(path, bundled, storage.existing, "existing")
+        if storage.size is not None and quantity(storage.size) == 0:
+            yield Problem(f"{path}.size", "must be more than 0")
         if storage.existing and (storage.size or storage.storage_class):
             yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
 

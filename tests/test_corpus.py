@@ -19,6 +19,11 @@ def expected(path):
     return [m.group(1) for m in re.finditer(rb"^# expect: (.*)$", path.read_bytes(), re.M)]
 
 
+def never_shown(path):
+    """`# never-shown: TEXT`: a secret or a URL's password in the file, which no output may carry."""
+    return [m.group(1).decode() for m in re.finditer(rb"^# never-shown: (.*)$", path.read_bytes(), re.M)]
+
+
 
 def test_the_corpus_is_large_enough():
     assert len(FILES) >= 40
@@ -38,6 +43,8 @@ def test_a_malformed_stack_file_exits_2_naming_each_problem(tmp_path, capsys, no
     assert len(lines) == len(wants), captured.err
     for line, want in zip(lines, wants):
         assert line.startswith("error: ") and want in line, f"{line!r} lacks {want!r}"
+    for secret in never_shown(path):
+        assert secret not in captured.err + captured.out, f"{secret} was shown"
         assert re.match(r"error: \S+: \S", line), f"no key path in {line!r}"
     assert not out.exists()
 

@@ -177,13 +177,14 @@ def test_data_volumes_are_protected_and_reports_are_not(both):
 
 
 def test_a_product_built_from_local_source(tmp_path):
-    from maestro_deploy.stack_file import PROJECT_ROOT
-
-    config = on_docker({"maestro:components": {"engine": {"image": "maestro-engine:dev", "build": {"context": "../maestro-engine", "args": {"PIP_INDEX_URL": "http://pypi.localhost:8081/simple"}}}}})
+    sibling = tmp_path / "maestro-engine"  # a sibling checkout, with its Dockerfile
+    sibling.mkdir()
+    (sibling / "Dockerfile").write_text("FROM scratch\n")
+    config = on_docker({"maestro:components": {"engine": {"image": "maestro-engine:dev", "build": {"context": str(sibling), "args": {"PIP_INDEX_URL": "http://pypi.localhost:8081/simple"}}}}})
     env = render_env(config)
     (image,) = [r for r in env.run.registered if r.type == "docker:index/image:Image"]
     assert image.inputs["imageName"] == "maestro-engine:dev" and image.inputs["skipPush"] is True
-    assert image.inputs["build"]["context"] == str((PROJECT_ROOT / "../maestro-engine").resolve())
+    assert image.inputs["build"]["context"] == str(sibling)
     assert containers(env)["engine"].inputs["image"] == "maestro-engine:dev"
     service = compose_export(env.run).compose["services"]["engine"]
     assert service["build"] == {"context": image.inputs["build"]["context"], "args": {"PIP_INDEX_URL": "http://pypi.localhost:8081/simple"}}

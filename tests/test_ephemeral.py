@@ -100,10 +100,10 @@ def test_an_infrastructure_failure_at_any_step_exits_2_and_tears_down(tmp_path, 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("step", ["deploy", "wait_healthy", "run_tests"])
-def test_a_signal_at_any_step_exits_2_and_tears_down(tmp_path, signum, step):
+def test_a_signal_at_any_step_exits_as_shells_report_it_and_tears_down(tmp_path, signum, step):
     driver = FakeDriver(fail={step: signum})
     code, lines = run(driver, tmp_path)
-    assert code == 2 and driver.live == {}
+    assert code == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum] and driver.live == {}
     assert any(f"interrupted by {signum.name}" in line for line in lines)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "handlers are restored"
 
@@ -118,7 +118,7 @@ def test_a_signal_during_teardown_does_not_stop_it(tmp_path):
 
     driver.destroy = destroy_while_interrupted
     code, _ = run(driver, tmp_path)
-    assert code == 2 and driver.live == {}
+    assert code == 130 and driver.live == {}
 
 
 def test_a_garbled_report_is_an_infrastructure_failure(tmp_path):
@@ -195,7 +195,7 @@ def test_the_reaper_destroys_only_expired_stacks():
     lines = []
     assert ephemeral.reap(driver, dry_run=True, clock=lambda: 500, say=lines.append) == 0
     assert set(driver.live) == {"qf-old-aaaaaa", "qf-new-bbbbbb"}
-    assert lines == ["would destroy qf-old-aaaaaa (owner a, expired 6m ago)"]
+    assert lines == ["would destroy qf-old-aaaaaa (owner a, expired 6m40s ago)"]
     assert ephemeral.reap(driver, dry_run=False, clock=lambda: 500, say=lines.append) == 0
     assert set(driver.live) == {"qf-new-bbbbbb"}
 
@@ -210,7 +210,22 @@ def test_the_reaper_goes_on_past_a_stack_it_cannot_remove():
 def test_list_shows_age_and_expiry():
     driver = FakeDriver()
     driver.live = {"qf-x-000001": {"maestro:ephemeral": {"owner": "bob", "created": 0, "expires": 7200}}}
-    assert ephemeral.listing(driver, clock=lambda: 1800) == ["qf-x-000001\towner bob\tage 30m\texpires in 1h30m"]
+    assert ephemeral.listing(driver, clock=lambda: 1800) == ["qf-x-000001\towner bob\tage 30m00s\texpires in 1h30m"]
+    assert ephemeral.listing(driver, clock=lambda: 25) == ["qf-x-000001\towner bob\tage 25s\texpires in 1h59m"]
+
+
+def test_destroy_removes_one_ephemeral_stack_before_it_expires_and_nothing_else(capsys):
+    driver = FakeDriver()
+    driver.live = {
+        "qf-x-000001": {"maestro:ephemeral": {"owner": "bob", "created": 0, "expires": 7200}},
+        "qf-y-000002": {"maestro:ephemeral": {"owner": "ann", "created": 0, "expires": 7200}},
+    }
+    said = []
+    assert ephemeral.destroy(driver, "qf-x-000001", say=said.append) == 0
+    assert set(driver.live) == {"qf-y-000002"} and said == ["destroyed qf-x-000001"]
+    with pytest.raises(ephemeral.ConfigError, match="no ephemeral stack named 'staging'"):
+        ephemeral.destroy(driver, "staging")
+    assert set(driver.live) == {"qf-y-000002"}
 
 
 @pytest.mark.parametrize("text", ["2", "0h", "-1h", "two hours"])
