@@ -106,7 +106,7 @@ def read_stack_config(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        reason = getattr(err, "problem", None) or str(err)
+        reason = (getattr(err, "problem", None) or str(err)).splitlines()[0]  # one line per problem
         raise ConfigError([Problem(f"{where}{line}", f"not valid YAML: {reason}")]) from None
     except RecursionError:
         raise ConfigError([Problem(where, "nested too deeply (a recursive YAML alias?)")]) from None
