@@ -125,9 +125,9 @@ def units(count: int) -> dict:
     import pulumi
     from pulumi_kubernetes.provider import Provider
 
-    from components.kubernetes.platform import KubernetesPlatform
-    from components.kubernetes.service_unit import Exposure
-    from components.unit import ServiceUnit
+    from maestro_components.kubernetes.platform import KubernetesPlatform
+    from maestro_components.kubernetes.service_unit import Exposure
+    from maestro_components.unit import ServiceUnit
     from maestro_deploy.mock_run import run_program
 
     def program():

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+from importlib import resources
 from typing import Literal, Optional
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
-from maestro_deploy.stack_file import load_data
+# LibYAML's parser when PyYAML has it: the pure-Python one costs a render tens of milliseconds.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "config" / "catalog.yaml"
+
+def load_data(text: str):
+    """A YAML data file (catalog, compatibility matrix), safely and fast."""
+    return yaml.load(text, Loader=SafeLoader)
+
+
+def package_data(name: str) -> str:
+    """A data file shipped with the library (config/ in the repo): `catalog.yaml`, ..."""
+    return resources.files("maestro_components.config").joinpath(name).read_text(encoding="utf-8")
 
 
 class _Strict(BaseModel):
@@ -50,6 +60,6 @@ class ProductDefaults(_Strict):
 
 
 @functools.cache
-def load_catalog(path: Path = CATALOG_PATH) -> dict[str, ProductDefaults]:
-    raw = load_data(path.read_text(encoding="utf-8"))
+def load_catalog() -> dict[str, ProductDefaults]:
+    raw = load_data(package_data("catalog.yaml"))
     return {key: ProductDefaults.model_validate(value) for key, value in raw.items()}

@@ -135,7 +135,7 @@ def ephemeral_config(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     """The throwaway stack's config, and the words its name is made of."""
     from urllib.parse import urlsplit
 
-    from components.catalog import load_catalog
+    from maestro_components.catalog import load_catalog
 
     base = read_stack_config(resolve_stack_path(args.from_stack)[1]) if args.from_stack else {}
     given = base.get("maestro:components") or {}

@@ -13,24 +13,17 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import Problem
-from .stack_file import load_data
+from maestro_components.catalog import load_data, package_data
+from maestro_components.products.facts import PRODUCTS
 
-MATRIX_PATH = Path(__file__).resolve().parent.parent / "config" / "compatibility-matrix.yaml"
+from .errors import Problem
+
 # product key in a stack -> its name in the matrix
-MATRIX_NAME = {
-    "engine": "maestro-engine",
-    "frontend": "maestro-frontend",
-    "hive": "maestro-hive",
-    "quality-fabric": "quality-fabric",
-    "ml-platform": "maestro-ml-platform",
-    "registry": "maestro-registry",
-}
+MATRIX_NAME = {key: facts.matrix_name for key, facts in PRODUCTS.items()}
 PRODUCT_KEY = {name: key for key, name in MATRIX_NAME.items()}
 # Products whose API contract versions must agree.
 CONTRACT_PAIRS = [("frontend", "engine")]
@@ -54,8 +47,8 @@ class Entry(BaseModel):
 
 
 @functools.cache
-def load_matrix(path: Path = MATRIX_PATH) -> dict[str, dict[str, Entry]]:
-    raw = load_data(path.read_text(encoding="utf-8")) or {}
+def load_matrix() -> dict[str, dict[str, Entry]]:
+    raw = load_data(package_data("compatibility-matrix.yaml")) or {}
     return {
         product: {_bare(version): Entry.model_validate(entry or {}) for version, entry in versions.items()}
         for product, versions in raw.items()

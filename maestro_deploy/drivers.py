@@ -46,6 +46,9 @@ class DockerDriver:
     def __init__(self, workdir: Path = Path("out/ephemeral")):
         self.workdir = workdir
 
+    def _state(self, stack: str) -> Path:
+        return self.workdir / ".state" / stack
+
     def _compose(self, stack: str) -> Compose:
         return Compose(stack, self.workdir / stack)
 
@@ -55,8 +58,8 @@ class DockerDriver:
         # No host ports: many runs share the engine; the runner tests inside the stack's network.
         config = on_platform({**config, "maestro:docker": {**config.get("maestro:docker", {}), "publish": False}}, "docker")
         settings, _ = check(config, None)
-        directory = self.workdir / stack
-        write_compose(Loaded(stack, config, settings, None), directory, directory / "state")
+        # Its generated passwords beside the export, not in it: the export's directory is render's own.
+        write_compose(Loaded(stack, config, settings, None), self.workdir / stack, self._state(stack))
         try:
             compose = self._compose(stack)
             compose.build_images(print)  # reused from the layer cache when nothing changed
@@ -94,6 +97,7 @@ class DockerDriver:
         if left:
             raise DriverError(f"still present after removal: {left}")
         shutil.rmtree(self.workdir / stack, ignore_errors=True)
+        shutil.rmtree(self._state(stack), ignore_errors=True)
 
     def list(self) -> list[EphemeralStack]:
         fields = '{{.Label "maestro.stack"}}\t{{.Label "maestro.dev/owner"}}\t{{.Label "maestro.dev/created"}}\t{{.Label "maestro.dev/expires"}}'

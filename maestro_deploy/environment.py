@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from components.catalog import load_catalog
+from maestro_components.catalog import load_catalog
 
 from .compatibility import Deployed, check
 from .errors import ConfigError, Problem

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Union
 from urllib.parse import urlsplit
 
-from components.catalog import load_catalog
+from maestro_components.catalog import load_catalog
 
 from .settings import Docker, StackSettings
 
@@ -16,11 +16,11 @@ from .settings import Docker, StackSettings
 def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:  # noqa: F821
     # Imported here: a platform's module pulls in its Pulumi provider, which `check` never needs.
     if settings.platform == "docker":
-        from components.docker.platform import DockerExposure
+        from maestro_components.docker.platform import DockerExposure
 
         d = settings.docker or Docker()
         return DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish)
-    from components.kubernetes.service_unit import Exposure
+    from maestro_components.kubernetes.service_unit import Exposure
 
     k = settings.kubernetes
     tls = k.tls if k else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from components.unit import ServiceUnit
+from maestro_components.unit import ServiceUnit
 
 
 def describe_wiring(units: list[ServiceUnit]) -> dict[str, Any]:

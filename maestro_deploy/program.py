@@ -7,25 +7,30 @@ the very same `main()` under Pulumi's mocks.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
-from components.products.engine import Engine, EngineArgs
-from components.products.frontend import Frontend, FrontendArgs
-from components.products.hive import Hive, HiveArgs
-from components.products.ml_platform import MlPlatform, MlPlatformArgs
-from components.products.quality_fabric import QualityFabric, QualityFabricArgs
-from components.products.registry import Registry, RegistryArgs
-from components.catalog import load_catalog
-from components.unit import Platform
+from maestro_components.products.engine import Engine, EngineArgs
+from maestro_components.products.frontend import Frontend, FrontendArgs
+from maestro_components.products.hive import Hive, HiveArgs
+from maestro_components.products.ml_platform import MlPlatform, MlPlatformArgs
+from maestro_components.products.quality_fabric import QualityFabric, QualityFabricArgs
+from maestro_components.products.registry import Registry, RegistryArgs
+from maestro_components.catalog import load_catalog
+from maestro_components.products.facts import PRODUCTS
+from maestro_components.unit import Platform
 
 from .exposure import exposure_of, frontend_origin
 from .settings import Docker, StackSettings
+from .stack_file import PROJECT_ROOT
 from .graph import describe_wiring
 from .environment import check_environments, environments
 from .references import References
-from .validation import SINGLE_REPLICA, parse_settings, products, stack_name_problems, warnings
+from .validation import parse_settings, products, stack_name_problems, warnings
+
+
+T = TypeVar("T")
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -91,7 +96,7 @@ def make_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.
 def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     import pulumi_docker
 
-    from components.docker.platform import DockerPlatform
+    from maestro_components.docker.platform import DockerPlatform
 
     d = settings.docker or Docker()
     # An explicit provider: the daemon is the one the stack names, else DOCKER_HOST or the local one.
@@ -109,7 +114,7 @@ def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, 
 def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[str, pulumi.Input[str]]) -> Platform:
     from pulumi_kubernetes.provider import Provider
 
-    from components.kubernetes.platform import KubernetesPlatform
+    from maestro_components.kubernetes.platform import KubernetesPlatform
 
     k = settings.kubernetes
     # An explicit provider: nothing lands on whatever cluster the ambient kubeconfig names.
@@ -128,6 +133,18 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
     return platform
 
 
+def located(options: T) -> T:
+    """The options with every build context absolute, taken from the project directory, so that
+    a component never depends on where the program runs from."""
+    update = {}
+    if options.build is not None:
+        update["build"] = options.build.model_copy(update={"context": str((PROJECT_ROOT / options.build.context).resolve())})
+    database = getattr(options, "database", None)
+    if database is not None and database.build is not None:
+        update["database"] = database.model_copy(update={"build": located(database).build})
+    return options.model_copy(update=update) if update else options
+
+
 REPLICAS_BY_SIZE = {"small": 1, "medium": 2, "large": 3}
 
 
@@ -138,7 +155,7 @@ def with_size_defaults(settings: StackSettings) -> StackSettings:
     updates = {
         name: product.model_copy(update={"replicas": replicas})
         for name, key, product in products(settings)
-        if key not in SINGLE_REPLICA and product.replicas is None and not product.autoscaling
+        if not PRODUCTS[key].single_replica and product.replicas is None and not product.autoscaling
     }
     components = settings.components.model_copy(update=updates)
     return settings.model_copy(update={"components": components})
@@ -160,7 +177,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         # The stack's frontend calls this engine from its browsers' origin, unless it has a backend of its own.
         own_frontend = c.frontend is not None and c.frontend.backend is None
         origins = [o for o in [frontend_origin(settings)] if o and own_frontend]
-        engine = Engine("engine", EngineArgs(platform=platform, settings=c.engine, frontend_origins=origins))
+        engine = Engine("engine", EngineArgs(platform=platform, options=located(c.engine), frontend_origins=origins))
         outputs["engine_url"] = engine.public_api_url
         outputs["engine_internal_url"] = engine.api_url
         versions["engine"] = c.engine.version or catalog["engine"].version
@@ -172,7 +189,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
             "frontend",
             FrontendArgs(
                 platform=platform,
-                settings=c.frontend,
+                options=located(c.frontend),
                 api_base=external or engine.public_api_url,
                 backend=external or "engine",
             ),
@@ -187,9 +204,8 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
             "hive",
             HiveArgs(
                 platform=platform,
-                settings=c.hive,
+                options=located(c.hive),
                 api_base=external or engine.api_url,
-                templates_path=c.hive.templates_path or catalog["engine"].templates_path,
                 calls=[external or "engine"],
             ),
         )
@@ -211,11 +227,12 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
             "quality-fabric",
             QualityFabricArgs(
                 platform=platform,
-                settings=qf,
-                name=qf.name or f"{stack} tests",
+                options=located(qf),
+                test_config_name=f"{stack} tests",
                 api_base=api_base,
                 frontend_url=frontend_url,
                 calls=calls,
+                api_token=target.api_token if target else None,
             ),
         )
         outputs["quality_fabric_url"] = fabric.public_url
@@ -223,12 +240,12 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         versions["quality-fabric"] = qf.version or catalog["quality-fabric"].version
 
     if c.ml_platform:
-        ml = MlPlatform("ml-platform", MlPlatformArgs(platform=platform, settings=c.ml_platform))
+        ml = MlPlatform("ml-platform", MlPlatformArgs(platform=platform, options=located(c.ml_platform)))
         outputs["ml_platform_internal_url"] = ml.url
         versions["ml-platform"] = c.ml_platform.version or catalog["ml-platform"].version
 
     if c.registry:
-        registry = Registry("registry", RegistryArgs(platform=platform, settings=c.registry))
+        registry = Registry("registry", RegistryArgs(platform=platform, options=located(c.registry)))
         outputs["registry_url"] = registry.public_url
         outputs["registry_internal_url"] = registry.url
         # The uploaders' login: the password is a secret output (`pulumi stack output --show-secrets`).

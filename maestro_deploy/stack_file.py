@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
+from maestro_components.catalog import SafeLoader
+
 from .errors import ConfigError, Problem
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def project_root(start: Optional[Path] = None) -> Path:
+    """The Pulumi project this runs in: the nearest directory up from the working directory
+    that holds a Pulumi.yaml (Pulumi runs a program there), else the working directory."""
+    here = (start or Path.cwd()).resolve()
+    return next((d for d in (here, *here.parents) if (d / "Pulumi.yaml").is_file()), here)
+
+
+PROJECT_ROOT = project_root()
 STACKS_DIR = PROJECT_ROOT / "stacks"
-
-
-# LibYAML's parser when PyYAML has it: the pure-Python one costs a render tens of milliseconds.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_data(text: str):
-    """A YAML data file (catalog, compatibility matrix), safely and fast."""
-    return yaml.load(text, Loader=SafeLoader)
 
 
 class _UniqueKeyLoader(SafeLoader):

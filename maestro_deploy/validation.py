@@ -8,8 +8,9 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from components.catalog import load_catalog
-from components.quantity import quantity
+from maestro_components.catalog import load_catalog
+from maestro_components.products.facts import PRODUCTS
+from maestro_components.quantity import quantity
 
 from .errors import ConfigError, Problem
 from .exposure import frontend_origin
@@ -19,22 +20,12 @@ from .settings import PATTERN_MEANING, StackSettings
 
 NAMESPACE = "maestro"
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-# Environment variables that the wiring sets; `env` may not shadow them.
-WIRED_ENV = {
-    "engine": {"MAESTRO_TEMPLATES_PATH", "DATABASE_URL", "MAESTRO_CORS_ORIGINS"},
-    "frontend": {"VITE_MAESTRO_API_BASE"},
-    "hive": {"MAESTRO_API_BASE", "MAESTRO_TEMPLATES_PATH", "MAESTRO_API_TOKEN"},
-    "quality-fabric": {"QF_TEST_CONFIG", "QF_RESULTS_DIR", "QF_API_URL", "QF_TARGET_API_TOKEN"},
-    "ml-platform": set(),
-    "registry": set(),
-}
 # The volumes a stack creates for its products' data: <unit>-data-<n> (PersistentVolumeClaims),
 # maestro-<stack>-<unit>-data-<n> (Docker volumes).
 OWN_VOLUME = re.compile(r"(^|-)(engine-db|ml-platform|registry)-data-[0-9]+$")
 # One variable's value: beyond this, it is a file in the wrong place (a Kubernetes object holds 1 MiB in all).
 MAX_ENV_VALUE = 32 * 1024
-# Products whose data sits on one ReadWriteOnce volume run a single replica.
-SINGLE_REPLICA = {"ml-platform", "registry"}
+
 
 
 # A stack's name becomes part of container, network and volume names, a Compose project and a
@@ -118,9 +109,9 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             yield Problem("maestro:kubernetes.tls", "certificate and key go together")
     for _, key, product in products(s):
         path = f"maestro:components.{key}"
-        for name in sorted(WIRED_ENV[key] & product.env.keys()):
+        for name in sorted(PRODUCTS[key].wired_env & product.env.keys()):
             yield Problem(f"{path}.env.{name}", "set by the wiring; configure it through its own key instead")
-        if key in SINGLE_REPLICA:
+        if PRODUCTS[key].single_replica:
             if (product.replicas or 1) > 1:
                 yield Problem(f"{path}.replicas", "must be 1: its data lives on a single ReadWriteOnce volume")
             if product.autoscaling:
@@ -219,7 +210,7 @@ DOCKER_MIN_MEMORY = 6 * 2**20
 
 
 def _resource_problems(path: str, key: str, resources: Any, platform: str) -> Iterator[Problem]:
-    from components.products.common import merge_resources
+    from maestro_components.products.common import merge_resources
 
     if resources is None:
         return

@@ -10,7 +10,7 @@ import yaml
 from harness import render_env, stack_env
 from pulumi.runtime import rpc
 
-from components.products.registry import htpasswd_line
+from maestro_components.products.registry import htpasswd_line
 from maestro_deploy import cli
 from maestro_deploy.compose import compose_export
 from maestro_deploy.mock_run import GENERATED_SECRET
@@ -250,7 +250,7 @@ def test_a_generated_password_survives_a_re_render(tmp_path):
 def test_the_reference_image_listens_where_the_catalog_says():
     import sys
 
-    from components.catalog import load_catalog
+    from maestro_components.catalog import load_catalog
     from conftest import ROOT
 
     sys.path.insert(0, str(ROOT / "reference"))

@@ -329,3 +329,24 @@ def test_the_pulumi_driver_lists_only_tagged_ephemeral_stacks():
 def test_a_runner_log_without_a_report_is_an_infrastructure_error():
     with pytest.raises(DriverError, match="printed no JUnit XML"):
         junit_from_log("Traceback ...")
+
+
+def test_the_docker_driver_writes_its_export_where_render_owns_it_and_removes_all_of_it(tmp_path, monkeypatch):
+    """The export goes into a directory of its own (render refuses one with other files in
+    it); its generated passwords beside it; destroy removes both."""
+    from maestro_deploy import drivers, local_run
+    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+
+    calls = []
+    monkeypatch.setattr(local_run.Compose, "build_images", lambda self, say: calls.append("build"))
+    monkeypatch.setattr(local_run.Compose, "up", lambda self: calls.append("up"))
+    monkeypatch.setattr(drivers, "_docker", lambda args: "")
+    monkeypatch.setattr(drivers, "leftovers", lambda stack: {})
+    config = read_stack_config(resolve_stack_path("dev")[1])
+    driver = drivers.DockerDriver(workdir=tmp_path)
+    driver.deploy("qf-test-000001", config)
+    assert calls == ["build", "up"]
+    assert (tmp_path / "qf-test-000001" / "compose.yaml").is_file()
+    assert (tmp_path / ".state" / "qf-test-000001" / "qf-test-000001.generated.json").is_file()
+    driver.destroy("qf-test-000001")
+    assert not (tmp_path / "qf-test-000001").exists() and not (tmp_path / ".state" / "qf-test-000001").exists()

@@ -3,7 +3,7 @@
 import pytest
 from harness import render_env, stack_env
 
-from components.catalog import load_catalog
+from maestro_components.catalog import load_catalog
 
 BASE = {"maestro:kubernetes": {"namespace": "maestro-test", "domain": "test.example.com"}}
 
@@ -138,7 +138,7 @@ def test_registry_is_a_pypi_index_serving_its_volume():
 def test_the_registry_login_is_generated_once_and_stored_as_a_secret():
     from pulumi.runtime import rpc
 
-    from components.products.registry import htpasswd_line
+    from maestro_components.products.registry import htpasswd_line
     from maestro_deploy.render import run_stack
 
     generated = {"registry-password": "s3cret-registry"}

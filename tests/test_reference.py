@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import ROOT
 
-from components.products.quality_fabric import test_config as write_test_config
+from maestro_components.products.quality_fabric import test_config as write_test_config
 
 sys.path.insert(0, str(ROOT / "reference"))
 import app  # noqa: E402

@@ -10,7 +10,7 @@ from conftest import DOCKER_STACKS, STACKS
 from harness import chained_outputs, render_env, stack_env
 from pulumi.runtime import rpc
 
-from components.products.registry import htpasswd_line
+from maestro_components.products.registry import htpasswd_line
 from maestro_deploy import cli
 from maestro_deploy.compose import compose_export
 from maestro_deploy.graph import mermaid

@@ -8,8 +8,8 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.docker.service_unit import DockerServiceUnit, DockerServiceUnitArgs
-from components.unit import Endpoints, ServiceUnit
+from maestro_components.docker.service_unit import DockerServiceUnit, DockerServiceUnitArgs
+from maestro_components.unit import Endpoints, ServiceUnit
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.quantity import quantity
-from components.unit import ServiceUnit
+from maestro_components.quantity import quantity
+from maestro_components.unit import ServiceUnit
 
 # The same unprivileged identity as on Kubernetes.
 RUN_AS = "10001:10001"

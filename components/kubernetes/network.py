@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pulumi
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
-from components.unit import ServiceUnit
+from maestro_components.unit import ServiceUnit
 
 DNS_EGRESS = {
     "to": [

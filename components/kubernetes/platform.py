@@ -9,15 +9,15 @@ import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.provider import Provider
 
-from components.kubernetes.network import NetworkRules
-from components.kubernetes.service_unit import (
+from maestro_components.kubernetes.network import NetworkRules
+from maestro_components.kubernetes.service_unit import (
     Exposure,
     KubernetesServiceUnit,
     KubernetesServiceUnitArgs,
     recommended_labels,
     selector_labels,
 )
-from components.unit import Endpoints, ServiceUnit
+from maestro_components.unit import Endpoints, ServiceUnit
 
 
 class KubernetesPlatform:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from components.unit import ServiceUnit
+from maestro_components.unit import ServiceUnit
 
 # A UID and GID of 10000 or above never collide with a host's own users.
 RUN_AS = 10001

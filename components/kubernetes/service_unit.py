@@ -13,8 +13,8 @@ from pulumi_kubernetes.core.v1 import ConfigMap, PersistentVolumeClaim, Secret, 
 from pulumi_kubernetes.networking.v1 import Ingress
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
-from components.kubernetes.pod import file_key, pod_template
-from components.unit import ServiceUnit
+from maestro_components.kubernetes.pod import file_key, pod_template
+from maestro_components.unit import ServiceUnit
 
 PART_OF = "maestro"
 

@@ -1,15 +1,16 @@
-"""Turning a catalog entry plus a stack's product settings into service units."""
+"""Turning a catalog entry plus a product's options into service units."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import pulumi
 
-from components.catalog import ProductDefaults
-from components.unit import Autoscaling, BuildSource, DataVolume, ServiceUnit
-from maestro_deploy.settings import Build, Product, Storage
-from maestro_deploy.stack_file import PROJECT_ROOT
+from maestro_components.catalog import ProductDefaults
+from maestro_components.options import Build, ProductOptions, Storage
+from maestro_components.products.facts import ProductFacts
+from maestro_components.unit import Autoscaling, BuildSource, DataVolume, ServiceUnit
 
 
 def merge_resources(defaults: dict[str, dict[str, str]], override) -> dict[str, dict[str, str]]:
@@ -22,11 +23,18 @@ def merge_resources(defaults: dict[str, dict[str, str]], override) -> dict[str, 
     return merged
 
 
+def unit_name(name: str, component: str, defaults: ProductDefaults) -> str:
+    """A unit is named after the component resource that owns it: `Engine("engine-blue")`'s
+    API is `engine-blue`, quality-fabric's runner `<name>-runner`; two never collide."""
+    return name if len(defaults.units) == 1 else f"{name}-{component}"
+
+
 def unit_from_catalog(
-    product: str,
+    facts: ProductFacts,
+    name: str,
     component: str,
     defaults: ProductDefaults,
-    settings: Product,
+    options: ProductOptions,
     *,
     env: Optional[dict[str, pulumi.Input[str]]] = None,
     secret_env: Optional[dict[str, pulumi.Input[str]]] = None,
@@ -37,7 +45,12 @@ def unit_from_catalog(
     args: Optional[list[str]] = None,
 ) -> ServiceUnit:
     unit = defaults.units[component]
-    version = settings.version or defaults.version
+    version = options.version or defaults.version
+    # A component used directly gets the same check a stack file does: a variable the wiring
+    # sets is never set twice (once in plain text beside a secret of the same name).
+    shadowed = sorted(options.env.keys() & (facts.wired_env | set(env or {}) | set(secret_env or {})))
+    if shadowed:
+        raise ValueError(f"{facts.key}: env {', '.join(shadowed)}: set by the wiring; configure it through its own option")
     data = [
         DataVolume(
             path=path,
@@ -48,26 +61,24 @@ def unit_from_catalog(
         for path, size in unit.data.items()
     ]
     return ServiceUnit(
-        product=product,
+        product=facts.key,
         component=component,
-        name=product if len(defaults.units) == 1 else f"{product}-{component}",
-        image=settings.image or f"{unit.image}:{version}" + (f"@{settings.digest}" if settings.digest else ""),
+        name=unit_name(name, component, defaults),
+        image=options.image or f"{unit.image}:{version}" + (f"@{options.digest}" if options.digest else ""),
         version=version,
         kind=unit.kind,
         # A task runs once. Validation refuses replicas > 1 for a product that owns a volume.
-        replicas=1 if unit.kind == "task" else (settings.replicas or 1),
+        replicas=1 if unit.kind == "task" else (options.replicas or 1),
         autoscaling=(
-            Autoscaling(**settings.autoscaling.model_dump())
-            if settings.autoscaling and unit.kind == "service"
+            Autoscaling(**options.autoscaling.model_dump())
+            if options.autoscaling and unit.kind == "service"
             else None
         ),
-        resources=merge_resources(unit.resources, settings.resources),
+        resources=merge_resources(unit.resources, options.resources),
         port=unit.port,
         health_path=unit.health_path,
         public_host=unit.public_host,
-        # Wired values come first in code but last in effect: validation has
-        # already refused `env` keys that collide with them.
-        env={**settings.env, **(env or {})},
+        env={**options.env, **(env or {})},
         secret_env=dict(secret_env or {}),
         files=dict(files or {}),
         writable=list(unit.writable),
@@ -76,13 +87,13 @@ def unit_from_catalog(
         calls=list(calls or []),
         browser_calls=list(browser_calls or []),
         args=args,
-        build=build_source(settings.build),
+        build=build_source(options.build),
     )
 
 
 def build_source(build: Optional[Build]) -> Optional[BuildSource]:
-    """A stack's `build:` with its context made absolute: relative to the project directory."""
+    """Where an image is built from. A relative context is taken from the working directory,
+    which is the Pulumi project's when Pulumi runs the program (the tool makes it absolute first)."""
     if build is None:
         return None
-    context = (PROJECT_ROOT / build.context).resolve()
-    return BuildSource(context=str(context), dockerfile=build.dockerfile, args=dict(build.args))
+    return BuildSource(context=str(Path(build.context).resolve()), dockerfile=build.dockerfile, args=dict(build.args))

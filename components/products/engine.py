@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_random
 
-from components.catalog import load_catalog
-from components.products.common import build_source, merge_resources, unit_from_catalog
-from components.unit import DataVolume, Platform, ServiceUnit
-from maestro_deploy import settings
+from maestro_components.catalog import load_catalog
+from maestro_components.options import DatabaseOptions, EngineOptions
+from maestro_components.products.common import build_source, merge_resources, unit_from_catalog
+from maestro_components.products.facts import ENGINE as FACTS
+from maestro_components.unit import DataVolume, Platform, ServiceUnit
 
-KEY = "engine"
+PASSWORD_FILE = "/run/secrets/postgres-password"
 
 
 def without_credentials(url: str) -> str:
@@ -22,45 +23,45 @@ def without_credentials(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
-PASSWORD_FILE = "/run/secrets/postgres-password"
 
 
 @dataclass
 class EngineArgs:
     platform: Platform
-    settings: settings.Engine
-    # Origins of the frontends wired to this engine (the stack's own): with the settings'
+    options: EngineOptions = field(default_factory=EngineOptions)
+    # Origins of the frontends wired to this engine (the stack's own): with the options'
     # `cors_origins`, MAESTRO_CORS_ORIGINS. A browser on any other origin may not call the API.
     frontend_origins: list[str] = field(default_factory=list)
 
 
 class Engine(pulumi.ComponentResource):
-    """The engine's API, wired to a PostgreSQL of its own."""
+    """The engine's API, wired to a PostgreSQL of its own (or the one its options name)."""
 
     api_url: str  # in-platform API base, for hive and quality-fabric
     public_api_url: Optional[str]  # the API base a browser calls, when the platform exposes it
 
     def __init__(self, name: str, args: EngineArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:engine:Engine", name, None, opts)
-        defaults = load_catalog()[KEY]
-        options = args.settings.database
-        if options is not None and options.url is not None:
+        defaults = load_catalog()[FACTS.key]
+        options = args.options
+        database_options = options.database
+        if database_options is not None and database_options.url is not None:
             # An external PostgreSQL: its URL, a secret, reaches the engine only through a Secret.
-            database = pulumi.Output.secret(options.url)
-            database_calls = [without_credentials(options.url)]
+            database = pulumi.Output.secret(database_options.url)
+            database_calls = [without_credentials(database_options.url)]
         else:
-            database = self._database(args.platform, options)
-            database_calls = [f"{KEY}-db"]
-        templates = args.settings.templates_path or defaults.templates_path
+            database, database_calls = self._database(name, args.platform, database_options)
+        templates = options.templates_path or defaults.templates_path
         env = {"MAESTRO_TEMPLATES_PATH": templates}
-        origins = list(dict.fromkeys(args.frontend_origins + args.settings.cors_origins))
+        origins = list(dict.fromkeys(args.frontend_origins + options.cors_origins))
         if origins:
             env["MAESTRO_CORS_ORIGINS"] = ",".join(origins)
         api = unit_from_catalog(
-            KEY,
+            FACTS,
+            name,
             "api",
             defaults,
-            args.settings,
+            options,
             env=env,
             secret_env={"DATABASE_URL": database},
             # A templates repository by URL is fetched over the network.
@@ -72,17 +73,20 @@ class Engine(pulumi.ComponentResource):
         self.public_api_url = endpoints.public_url and endpoints.public_url + defaults.api_path
         self.register_outputs({"api_url": self.api_url, "public_api_url": self.public_api_url})
 
-    def _database(self, platform: Platform, options: Optional[settings.Database]) -> pulumi.Output[str]:
-        """Deploy the bundled PostgreSQL; return the engine's connection URL, as a secret."""
-        db = load_catalog()[KEY].database
+    def _database(
+        self, name: str, platform: Platform, options: Optional[DatabaseOptions]
+    ) -> tuple[pulumi.Output[str], list[str]]:
+        """Deploy the bundled PostgreSQL; return the engine's connection URL, as a secret, and its unit."""
+        db = load_catalog()[FACTS.key].database
+        unit_name = f"{name}-db"
         # Stored in the stack's state, so every `pulumi up` reuses the same password.
         password = pulumi_random.RandomPassword(
-            f"{KEY}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            f"{unit_name}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         unit = ServiceUnit(
-            product=KEY,
+            product=FACTS.key,
             component="database",
-            name=f"{KEY}-db",
+            name=unit_name,
             image=(options.image if options and options.image else f"{db.image}:{db.version}"),
             version=db.version,
             kind="service",
@@ -103,6 +107,5 @@ class Engine(pulumi.ComponentResource):
         )
         platform.deploy(unit, parent=self)
         host = platform.endpoints(unit).internal_url.split("://", 1)[1]
-        return pulumi.Output.secret(
-            pulumi.Output.concat("postgresql://", db.user, ":", password.result, "@", host, "/", db.name)
-        )
+        url = pulumi.Output.secret(pulumi.Output.concat("postgresql://", db.user, ":", password.result, "@", host, "/", db.name))
+        return url, [unit.name]

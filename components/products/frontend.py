@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 
-from components.catalog import load_catalog
-from components.products.common import unit_from_catalog
-from components.unit import Platform
-from maestro_deploy import settings
-
-KEY = "frontend"
+from maestro_components.catalog import load_catalog
+from maestro_components.options import FrontendOptions
+from maestro_components.products.common import unit_from_catalog
+from maestro_components.products.facts import FRONTEND as FACTS
+from maestro_components.unit import Platform
 
 
 @dataclass
 class FrontendArgs:
     platform: Platform
-    settings: settings.Frontend
     api_base: pulumi.Input[str]  # what a browser calls: Maestro's engine or anyone's
-    backend: pulumi.Input[str]  # what serves api_base: a unit of this stack, or the external URL itself
+    backend: pulumi.Input[str]  # what serves api_base: a unit on the platform, or the external URL itself
+    options: FrontendOptions = field(default_factory=FrontendOptions)
 
 
 class Frontend(pulumi.ComponentResource):
@@ -30,10 +29,11 @@ class Frontend(pulumi.ComponentResource):
     def __init__(self, name: str, args: FrontendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:frontend:Frontend", name, None, opts)
         web = unit_from_catalog(
-            KEY,
+            FACTS,
+            name,
             "web",
-            load_catalog()[KEY],
-            args.settings,
+            load_catalog()[FACTS.key],
+            args.options,
             env={"VITE_MAESTRO_API_BASE": args.api_base},
             # The browser calls the API, not the frontend's pods: no network rule, only a drawn edge.
             browser_calls=[args.backend],

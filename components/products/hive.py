@@ -2,41 +2,43 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 
-from components.catalog import load_catalog
-from components.products.common import unit_from_catalog
-from components.unit import Platform
-from maestro_deploy import settings
-
-KEY = "hive"
+from maestro_components.catalog import load_catalog
+from maestro_components.options import HiveOptions
+from maestro_components.products.common import unit_from_catalog
+from maestro_components.products.facts import HIVE as FACTS
+from maestro_components.unit import Platform
 
 
 @dataclass
 class HiveArgs:
     platform: Platform
-    settings: settings.Hive
-    api_base: pulumi.Input[str]
-    templates_path: str
-    calls: list[pulumi.Input[str]]
+    api_base: pulumi.Input[str]  # the engine's API base
+    calls: list[pulumi.Input[str]]  # what serves it: a unit on the platform, or the URL itself
+    options: HiveOptions = field(default_factory=HiveOptions)
 
 
 class Hive(pulumi.ComponentResource):
+    url: Optional[str]
+
     def __init__(self, name: str, args: HiveArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:hive:Hive", name, None, opts)
+        options = args.options
+        # The engine's templates, unless hive is given its own.
+        templates = options.templates_path or load_catalog()["engine"].templates_path
         worker = unit_from_catalog(
-            KEY,
+            FACTS,
+            name,
             "worker",
-            load_catalog()[KEY],
-            args.settings,
-            env={"MAESTRO_API_BASE": args.api_base, "MAESTRO_TEMPLATES_PATH": args.templates_path},
-            secret_env=(
-                {"MAESTRO_API_TOKEN": pulumi.Output.secret(args.settings.api_token)} if args.settings.api_token else {}
-            ),
-            calls=args.calls + ([args.templates_path] if "://" in args.templates_path else []),
+            load_catalog()[FACTS.key],
+            options,
+            env={"MAESTRO_API_BASE": args.api_base, "MAESTRO_TEMPLATES_PATH": templates},
+            secret_env=({"MAESTRO_API_TOKEN": pulumi.Output.secret(options.api_token)} if options.api_token else {}),
+            calls=args.calls + ([templates] if "://" in templates else []),
         )
         args.platform.deploy(worker, parent=self)
         self.url = args.platform.endpoints(worker).internal_url

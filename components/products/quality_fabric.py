@@ -3,28 +3,28 @@ and depends on no Maestro code; its target arrives as a test config file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 import yaml
 
-from components.catalog import load_catalog
-from components.products.common import unit_from_catalog
-from components.unit import Platform
-from maestro_deploy import settings
-
-KEY = "quality-fabric"
+from maestro_components.catalog import load_catalog
+from maestro_components.options import QualityFabricOptions
+from maestro_components.products.common import unit_from_catalog
+from maestro_components.products.facts import QUALITY_FABRIC as FACTS
+from maestro_components.unit import Platform
 
 
 @dataclass
 class QualityFabricArgs:
     platform: Platform
-    settings: settings.QualityFabric
-    name: str  # the test config's name
     api_base: pulumi.Input[str]
     frontend_url: Optional[pulumi.Input[str]]
-    calls: list[pulumi.Input[str]]  # the targets: in-stack units or URLs, for network rules
+    calls: list[pulumi.Input[str]]  # the targets: units on the platform or URLs, for network rules
+    options: QualityFabricOptions = field(default_factory=QualityFabricOptions)
+    test_config_name: Optional[str] = None  # omitted: the options' name, else "<component name> tests"
+    api_token: Optional[pulumi.Input[str]] = None  # sent to the target's API; a secret
 
 
 def test_config(name: str, api_base: str, frontend_url: Optional[str], suites: list[str]) -> str:
@@ -38,26 +38,27 @@ def test_config(name: str, api_base: str, frontend_url: Optional[str], suites: l
 class QualityFabric(pulumi.ComponentResource):
     def __init__(self, name: str, args: QualityFabricArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:quality-fabric:QualityFabric", name, None, opts)
-        defaults = load_catalog()[KEY]
-        suites = list(args.settings.test_suites or defaults.test_suites)
+        defaults = load_catalog()[FACTS.key]
+        options = args.options
+        suites = list(options.test_suites or defaults.test_suites)
+        title = options.name or args.test_config_name or f"{name} tests"
         config = pulumi.Output.all(args.api_base, args.frontend_url).apply(
-            lambda urls: test_config(args.name, urls[0], urls[1], suites)
+            lambda urls: test_config(title, urls[0], urls[1], suites)
         )
         files = {defaults.test_config_path: config}
         env = {"QF_TEST_CONFIG": defaults.test_config_path}
 
         def unit(component: str, **wiring):
-            return unit_from_catalog(KEY, component, defaults, args.settings, **wiring)
+            return unit_from_catalog(FACTS, name, component, defaults, options, **wiring)
 
         api = unit("api", env=env, files=files)
         api_url = args.platform.endpoints(api).internal_url
         ui = unit("ui", env={"QF_API_URL": api_url}, calls=[api.name])
-        token = args.settings.target.api_token if args.settings.target else None
         runner = unit(
             "runner",
             env={**env, "QF_RESULTS_DIR": defaults.units["runner"].reports},
             # The token stays out of the test config file: files are not secret.
-            secret_env={"QF_TARGET_API_TOKEN": pulumi.Output.secret(token)} if token else None,
+            secret_env={"QF_TARGET_API_TOKEN": pulumi.Output.secret(args.api_token)} if args.api_token else None,
             files=files,
             calls=args.calls,
         )

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 import pulumi_random
 
-from components.catalog import load_catalog
-from components.products.common import unit_from_catalog
-from components.unit import Platform
-from maestro_deploy import settings
-
-KEY = "registry"
+from maestro_components.catalog import load_catalog
+from maestro_components.options import RegistryOptions
+from maestro_components.products.common import unit_from_catalog
+from maestro_components.products.facts import REGISTRY as FACTS
+from maestro_components.unit import Platform
 HTPASSWD = "/etc/pypiserver/htpasswd"
 
 
@@ -28,26 +27,32 @@ def htpasswd_line(user: str, password: str) -> str:
 @dataclass
 class RegistryArgs:
     platform: Platform
-    settings: settings.Registry
+    options: RegistryOptions = field(default_factory=RegistryOptions)
 
 
 class Registry(pulumi.ComponentResource):
+    url: Optional[str]
+    public_url: Optional[str]
+    username: str
+    password: pulumi.Output[str]  # a secret
+
     def __init__(self, name: str, args: RegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:registry:Registry", name, None, opts)
-        defaults = load_catalog()[KEY]
+        defaults = load_catalog()[FACTS.key]
         packages = next(iter(defaults.units["pypi"].data))
         unit = unit_from_catalog(
-            KEY,
+            FACTS,
+            name,
             "pypi",
             defaults,
-            args.settings,
-            storage=args.settings.storage,
+            args.options,
+            storage=args.options.storage,
             # Anyone in the stack may install; uploading takes the credentials.
             # No fallback to pypi.org: a name missing here must not resolve to a public package.
             args=["run", "-p", str(defaults.units["pypi"].port), "-P", HTPASSWD, "-a", "update", "--disable-fallback", packages],
         )
-        self.username = args.settings.username
-        self.password = self._password(args.settings)
+        self.username = args.options.username
+        self.password = self._password(name, args.options)
         unit.secret_files[HTPASSWD] = pulumi.Output.secret(
             self.password.apply(lambda p: htpasswd_line(self.username, p))
         )
@@ -58,12 +63,12 @@ class Registry(pulumi.ComponentResource):
             {"url": self.url, "public_url": self.public_url, "username": self.username, "password": self.password}
         )
 
-    def _password(self, options: settings.Registry) -> pulumi.Output[str]:
+    def _password(self, name: str, options: RegistryOptions) -> pulumi.Output[str]:
         """The uploaders' password, a secret: the one given, or one generated for the stack."""
         if options.password is not None:
             return pulumi.Output.secret(options.password)
         # Stored in the stack's state: every `pulumi up` keeps the same login.
         generated = pulumi_random.RandomPassword(
-            f"{KEY}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         return pulumi.Output.secret(generated.result)

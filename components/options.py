@@ -1,0 +1,248 @@
+"""What each product takes: the typed options of the product components.
+
+A customer's program builds them directly (`EngineOptions(version="1.2.3")`); the tool's
+stack settings (maestro_deploy.settings) are composed of them, so a stack file and a
+program are checked alike. Every model forbids unknown keys, so a typo is an error that
+names its key path instead of a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Callable, Literal, Optional, Union
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...
+QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# No `+build` metadata: a version is an image tag and a label value, and neither takes a `+`.
+VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?$"
+DIGEST = r"^sha256:[a-f0-9]{64}$"
+STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
+OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# [registry[:port]/]path[:tag][@digest]: one tag at most, a port only on the registry.
+_PATH = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
+IMAGE = (
+    rf"^([A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{{1,5}})?/)?{_PATH}(/{_PATH})*"
+    r"(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+# What each pattern means, for error messages a person can act on.
+PATTERN_MEANING = {
+    DNS_LABEL: "expected a DNS label: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric",
+    QUANTITY: "expected a Kubernetes quantity such as 250m, 0.5, 512Mi or 2Gi",
+    ENV_NAME: "expected an environment variable name: letters, digits and '_', not starting with a digit",
+    VERSION: "expected a version such as 1.2.3, v2.3.2 or 1.3.0-rc.1, at most 63 characters and no +build metadata",
+    DIGEST: "expected sha256: followed by 64 lowercase hex digits",
+    STACK_NAME: "expected a stack name: org/project/stack, project/stack or stack",
+    OUTPUT_NAME: "expected a stack output name such as engine_url",
+    IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3 (one tag at most)",
+}
+def matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a whole value matches (`$` alone would let a trailing newline through), with
+    a URL's port, where it has one, at most 65535."""
+    compiled = re.compile(pattern)
+
+    def matches(value: str) -> bool:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            return False
+        port = PORT.search(value.split("/", 3)[2]) if "://" in value else None
+        return not (port and int(port.group(1)) > 65535)
+
+    return matches
+
+
+def matching(pattern: str, expected: str) -> AfterValidator:
+    """A string check with a message a person can act on. (A `Field(pattern=...)` would
+    do, but Python's `re` is needed for lookaheads, and the message says what is expected.)"""
+    matches = matcher(pattern)
+
+    def check(value: str) -> str:
+        if not matches(value):
+            raise ValueError(expected)
+        return value
+
+    return AfterValidator(check)
+
+
+# The port of a URL's authority (after any userinfo).
+PORT = re.compile(r":([0-9]{1,5})$")
+
+
+_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+# pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a browser or a
+# test runner must reach it exactly as written.
+HTTP_URL = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
+HttpUrlStr = Annotated[
+    str, matching(HTTP_URL, "expected an absolute http:// or https:// URL without spaces or credentials, its port at most 65535")
+]
+# What a browser sends as Origin: scheme, host and port, nothing more. A path, a trailing slash
+# or a wildcard never equals one, so an allowed origin written so would silently allow nobody.
+WebOrigin = Annotated[
+    str,
+    matching(
+        r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?\Z",
+        "expected an origin: http(s)://host[:port] in lowercase, with no path, trailing slash or wildcard",
+    ),
+]
+Hostname = Annotated[
+    str,
+    matching(
+        # The last label has a letter: an IP address is not a domain that hosts can sit under.
+        rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.(?=[a-z0-9-]*[a-z]){_LABEL}$",
+        "expected a lowercase DNS name with at least two labels, like staging.example.com (not an IP address)",
+    ),
+]
+# A Kubernetes object name (IngressClass, StorageClass): a DNS subdomain.
+ObjectName = Annotated[
+    str,
+    matching(
+        rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$",
+        "expected a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253",
+    ),
+]
+DnsName = Annotated[
+    str, matching(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$", "expected a lowercase DNS name such as localhost or vm.example.com")
+]
+IPv4 = Annotated[
+    str,
+    matching(
+        r"^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$",
+        "expected an IPv4 address such as 127.0.0.1",
+    ),
+]
+DatabaseUrl = Annotated[
+    str,
+    matching(
+        # Reserved characters in the user or password are percent-encoded: unescaped, `#`, `?`,
+        # `/` or `@` would move where the host starts, and every parser would read another URL.
+        r"^postgres(ql)?://([^@/?#\s:]+(:[^@/?#\s]*)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?(\?[^\s#]*)?$",
+        "expected a PostgreSQL URL (postgresql:// then user:password@host:5432/database), with any of "
+        "# ? / @ : in the user or password percent-encoded (%23 %3F %2F %40 %3A)",
+    ),
+]
+Quantity = Annotated[str, Field(pattern=QUANTITY)]
+DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
+
+
+class Strict(BaseModel):
+    # Validators are built on first use: only StackSettings ever validates, so the
+    # nested models never build one of their own (a fifth of a render's own time).
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, defer_build=True, regex_engine="python-re")
+
+
+class Amounts(Strict):
+    cpu: Optional[Quantity] = None
+    memory: Optional[Quantity] = None
+
+
+class Resources(Strict):
+    requests: Optional[Amounts] = None
+    limits: Optional[Amounts] = None
+
+
+class Autoscaling(Strict):
+    min_replicas: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
+    max_replicas: Annotated[int, Field(ge=1, le=100, strict=True)]
+    cpu_utilization: Annotated[int, Field(ge=10, le=100, strict=True)] = 75
+
+
+class Build(Strict):
+    """A local source directory to build the image from (the products live in sibling repos)."""
+
+    context: str = Field(description="The build context, relative to the project directory: ../maestro-engine")
+    dockerfile: Optional[str] = Field(None, description="Relative to the context; omitted: its Dockerfile.")
+    args: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(default_factory=dict)
+
+
+class ProductOptions(Strict):
+    """What every product takes."""
+
+    version: Optional[Annotated[str, Field(pattern=VERSION, max_length=63)]] = None
+    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+        None, description="A full image reference; replaces the catalog's repository and the version's tag."
+    )
+    digest: Optional[Annotated[str, Field(pattern=DIGEST)]] = Field(
+        None, description="sha256 digest of the version's image: the tag then cannot move under you."
+    )
+    replicas: Optional[Annotated[int, Field(ge=1, le=100, strict=True)]] = None
+    resources: Optional[Resources] = None
+    autoscaling: Optional[Autoscaling] = Field(None, description="A HorizontalPodAutoscaler on CPU; replaces `replicas`.")
+    env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(
+        default_factory=dict, description="Extra plain environment variables; never secrets."
+    )
+    build: Optional[Build] = Field(
+        None, description="Docker platform only: build the image from local source; `image` then names the result."
+    )
+    allow_incompatible: bool = Field(
+        False, description="Deploy despite config/compatibility-matrix.yaml, with a warning."
+    )
+
+
+SecretValue = Annotated[str, Field(min_length=1, description="A Pulumi secret only: pulumi config set --secret --path ...")]
+
+
+class DatabaseOptions(Strict):
+    """Exactly one of: a bundled PostgreSQL, or an external one by URL."""
+
+    bundled: Optional[bool] = Field(None, description="true: a PostgreSQL in the stack, on protected storage.")
+    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+        None, description="With bundled: replaces the catalog's PostgreSQL image (one built locally, on Docker)."
+    )
+    build: Optional[Build] = Field(
+        None, description="With bundled, Docker platform only: build the PostgreSQL image from local source; `image` names it."
+    )
+    url: Optional[DatabaseUrl] = Field(
+        None,
+        description="An external PostgreSQL's URL: a Pulumi secret only (pulumi config set --secret --path ...).",
+    )
+
+
+class EngineOptions(ProductOptions):
+    database: Optional[DatabaseOptions] = Field(None, description="Omitted: {bundled: true}.")
+    cors_origins: list[WebOrigin] = Field(
+        default_factory=list,
+        description="Origins of other frontends whose browsers may call the API; this stack's own frontend is allowed already.",
+    )
+    templates_path: Optional[str] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
+
+
+class FrontendOptions(ProductOptions):
+    """The frontend takes what every product does; where its API is, is wiring."""
+
+
+class HiveOptions(ProductOptions):
+    templates_path: Optional[str] = None
+    api_token: Optional[SecretValue] = Field(None, description="A token for the engine's API (MAESTRO_API_TOKEN); a Pulumi secret.")
+
+
+TestSuite = Literal["unit", "integration", "e2e"]
+
+
+class QualityFabricOptions(ProductOptions):
+    name: Optional[str] = Field(None, description="The test config's name; default: '<stack> tests'.")
+    test_suites: Optional[list[TestSuite]] = Field(None, min_length=1)
+
+
+class Storage(Strict):
+    """Exactly one of: storage the stack creates (bundled), or an existing volume it only mounts."""
+
+    bundled: Optional[bool] = Field(None, description="true (the default): a volume of the stack's own, protected.")
+    size: Optional[Quantity] = None
+    storage_class: Optional[ObjectName] = None
+    existing: Optional[DnsLabel] = Field(
+        None, description="An existing PersistentVolumeClaim (Kubernetes) or named volume (Docker): never created or deleted."
+    )
+
+
+class MlPlatformOptions(ProductOptions):
+    storage: Optional[Storage] = None
+
+
+class RegistryOptions(ProductOptions):
+    storage: Optional[Storage] = None
+    username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = Field(
+        "maestro", description="Who may upload packages."
+    )
+    password: Optional[SecretValue] = Field(None, description="Its password, a Pulumi secret; omitted: generated and kept in the stack's state.")
