@@ -151,7 +151,6 @@ def units(count: int) -> dict:
             )
             platform.deploy(unit, parent=holder)
             previous = unit.name
-        platform.finalize()
         return {}
 
     run = run_program("bench", {"maestro:kubernetes": {"namespace": "bench"}}, program)

@@ -48,6 +48,9 @@ class ServiceUnit:
     kind: Literal["service", "task"]
     resources: dict[str, dict[str, str]]
     replicas: int = 1
+    # Named other than its product's default ("engine-blue"): selectors then carry its name too,
+    # so two of a product coexist; the default keeps the selectors deployed stacks have (immutable).
+    distinct: bool = False
     autoscaling: Optional[Autoscaling] = None
     port: Optional[int] = None
     health_path: Optional[str] = None  # HTTP readiness and liveness
@@ -89,5 +92,4 @@ class Platform(Protocol):
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> pulumi.ComponentResource:
         """Register `unit`'s resources as children of `parent`."""
 
-    def finalize(self) -> None:
-        """Register what depends on every unit at once (network rules), after the last deploy."""
+

@@ -253,7 +253,6 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         outputs["registry_password"] = registry.password
         versions["registry"] = c.registry.version or catalog["registry"].version
 
-    platform.finalize()
     outputs["versions"] = versions
     outputs["wiring"] = describe_wiring(platform.units)
     return {k: v for k, v in outputs.items() if v is not None}

@@ -1,4 +1,7 @@
-"""NetworkPolicies follow the wiring graph: one allow per wire, nothing else."""
+"""NetworkPolicies follow the wiring graph: one allow per wire, nothing else.
+
+Rules are read as a cluster applies them: a pod selector stands for the workloads whose
+pods it selects, so a rule is judged by who it lets through, not by how it is written."""
 
 from harness import render_env, stack_env
 
@@ -10,29 +13,59 @@ def config(**components):
 
 
 def policy(env, name):
-    return env.get("NetworkPolicy", name)["spec"]
+    """A policy's spec, with the env it came from: a pod selector is read against its pods."""
+    return Spec(env, env.get("NetworkPolicy", name)["spec"])
 
 
-def peers(rules):
-    """Each rule as (what it selects, ports) in a comparable form."""
+class Spec(dict):
+    def __init__(self, env, spec):
+        super().__init__(spec)
+        self.env = env
+
+    def __getitem__(self, key):
+        return Rules(self.env, dict.__getitem__(self, key))
+
+
+class Rules(list):
+    def __init__(self, env, rules):
+        super().__init__(rules)
+        self.env = env
+
+
+def workloads(env) -> dict[tuple[str, str], dict[str, str]]:
+    """(product, component) -> the labels of its pods."""
+    return {
+        (w["metadata"]["labels"]["app.kubernetes.io/name"], w["metadata"]["labels"]["app.kubernetes.io/component"]): w["spec"]["template"]["metadata"]["labels"]
+        for w in env.all("Deployment") + env.all("Job")
+    }
+
+
+def peers(rules: Rules):
+    """Each rule as (who it admits or reaches, ports) in a comparable form."""
     result = set()
     for rule in rules:
+        ports = tuple(p["port"] for p in rule.get("ports", []))
         for peer in rule.get("from", rule.get("to", [])):
             if "podSelector" in peer and "namespaceSelector" not in peer:
-                key = ("pod", peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"], peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"])
+                wanted = peer["podSelector"]["matchLabels"].items()
+                for (product, component), labels in workloads(rules.env).items():
+                    if wanted <= labels.items():
+                        result.add((("pod", product, component), ports))
             elif "namespaceSelector" in peer and "podSelector" not in peer:
-                key = ("namespace", peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
+                result.add((("namespace", peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]), ports))
             elif "ipBlock" in peer:
-                key = ("external", peer["ipBlock"]["cidr"])
+                result.add((("external", peer["ipBlock"]["cidr"]), ports))
             else:
-                key = ("dns",)
-            result.add((key, tuple(p["port"] for p in rule["ports"])))
+                result.add((("dns",), ports))
     return result
 
 
 def test_the_namespace_denies_everything_by_default():
-    spec = policy(stack_env("staging"), "default-deny")
-    assert spec == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    spec = stack_env("staging").get("NetworkPolicy", "default-deny")["spec"]
+    # Every pod of the stack's units, and no other: in a shared namespace, others are not cut off.
+    stack_pods = {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": "staging"}
+    assert spec == {"podSelector": {"matchLabels": stack_pods}, "policyTypes": ["Ingress", "Egress"]}
+    assert all(stack_pods.items() <= labels.items() for labels in workloads(stack_env("staging")).values())
 
 
 def test_staging_allows_exactly_its_wires():
@@ -61,17 +94,23 @@ def test_staging_allows_exactly_its_wires():
     }
 
 
+def admitted(env) -> dict[str, set]:
+    """Every policy, as who it admits and who it reaches."""
+    return {
+        o["metadata"]["name"]: peers(policy(env, o["metadata"]["name"])["ingress"]) | {("to", p) for p in peers(policy(env, o["metadata"]["name"])["egress"])}
+        for o in env.all("NetworkPolicy")
+        if "ingress" in o["spec"]
+    }
+
+
 def test_adding_a_wire_adds_exactly_its_rules():
-    without = render_env(config(engine={}, **{"ml-platform": {}}))
-    with_hive = render_env(config(engine={}, hive={}, **{"ml-platform": {}}))
-    before = {o["metadata"]["name"]: o["spec"] for o in without.all("NetworkPolicy")}
-    after = {o["metadata"]["name"]: o["spec"] for o in with_hive.all("NetworkPolicy")}
-    assert set(after) - set(before) == {"hive"}
-    changed = {name for name in before if before[name] != after[name]}
+    without = admitted(render_env(config(engine={}, **{"ml-platform": {}})))
+    after = admitted(render_env(config(engine={}, hive={}, **{"ml-platform": {}})))
+    assert set(after) - set(without) == {"hive"}
+    changed = {name for name in without if without[name] != after[name]}
     assert changed == {"engine"}
-    added = peers(after["engine"]["ingress"]) - peers(before["engine"]["ingress"])
-    assert added == {(("pod", "hive", "worker"), (8000,))}
-    assert peers(before["engine"]["ingress"]) <= peers(after["engine"]["ingress"])
+    assert after["engine"] - without["engine"] == {(("pod", "hive", "worker"), (8000,))}
+    assert without["engine"] <= after["engine"]
 
 
 def test_rewiring_to_an_external_engine_removes_the_in_cluster_rule():

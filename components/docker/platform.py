@@ -95,6 +95,3 @@ class DockerPlatform:
         if unit.kind != "task":
             return []
         return [self._containers[name] for name in unit.calls if isinstance(name, str) and name in self._containers]
-
-    def finalize(self) -> None:
-        """Nothing spans units here: the stack's own network is its only boundary."""

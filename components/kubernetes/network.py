@@ -1,18 +1,22 @@
-"""NetworkPolicies derived from the wiring graph: default deny, then one allow per edge.
+"""NetworkPolicies derived from the wiring graph: default deny, then one allow per unit.
 
-A unit may be reached only by the units that call it (and by the ingress
-controller if it has a public host), and may reach only what it calls. Adding
-a wire adds exactly its rules; removing it removes them.
+A unit may be reached only by the units that call it (and by the ingress controller if it
+has a public host), and may reach only what it calls. Adding a wire adds exactly its rules;
+removing it removes them. Each unit's policy is registered as the unit is deployed: a caller's
+pods carry a mark for each unit they call, which the callee's policy admits, so no rule waits
+for the last unit. Every policy selects only the pods of this stack's units: in a namespace
+shared with other workloads, theirs are left alone.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import pulumi
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
+from maestro_components.kubernetes.service_unit import CALLS_LABEL, UNIT_LABEL, internal_calls
 from maestro_components.unit import ServiceUnit
 
 DNS_EGRESS = {
@@ -35,64 +39,70 @@ def _external_port(url: str) -> int:
 
 
 class NetworkRules(pulumi.ComponentResource):
-    """The namespace's NetworkPolicies, from every unit's `calls`."""
+    """The stack's NetworkPolicies: a default deny now, and each unit's rules as it is admitted."""
 
     def __init__(
         self,
         name: str,
         namespace: pulumi.Input[str],
-        units: list[ServiceUnit],
-        selector: Callable[[ServiceUnit], dict[str, str]],
+        stack_pods: dict[str, str],
         ingress_namespace: Optional[str],
+        deny_name: str = "default-deny",
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("maestro:kubernetes:NetworkRules", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._namespace = namespace
+        self._stack_pods = stack_pods  # labels every pod of this stack's units carries
+        self._ingress_namespace = ingress_namespace
+        self._units: dict[str, tuple[ServiceUnit, dict[str, str]]] = {}
         NetworkPolicy(
             "default-deny",
-            metadata={"name": "default-deny", "namespace": namespace},
-            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-            opts=child,
+            metadata={"name": deny_name, "namespace": namespace, "labels": stack_pods},
+            spec={"podSelector": {"matchLabels": stack_pods}, "policyTypes": ["Ingress", "Egress"]},
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        by_name = {u.name: u for u in units}
-        for unit in units:
-            spec = {
-                "podSelector": {"matchLabels": selector(unit)},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": self._ingress(unit, units, selector, ingress_namespace),
-                "egress": [DNS_EGRESS] + self._egress(unit, by_name, selector),
-            }
-            NetworkPolicy(unit.name, metadata={"name": unit.name, "namespace": namespace}, spec=spec, opts=child)
         self.register_outputs({})
 
-    @staticmethod
-    def _ingress(unit, units, selector, ingress_namespace) -> list[dict[str, Any]]:
+    def admit(self, unit: ServiceUnit, selector: dict[str, str], labels: dict[str, str]) -> NetworkPolicy:
+        """The policy of `unit`, whose pods `selector` selects; `labels` go on the policy itself."""
+        self._units[unit.name] = (unit, selector)
+        spec = {
+            "podSelector": {"matchLabels": selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": self._ingress(unit),
+            "egress": [DNS_EGRESS] + self._egress(unit),
+        }
+        return NetworkPolicy(
+            unit.name,
+            metadata={"name": unit.name, "namespace": self._namespace, "labels": labels},
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _ingress(self, unit: ServiceUnit) -> list[dict[str, Any]]:
         if unit.port is None:
             return []
         ports = [{"protocol": "TCP", "port": unit.port}]
-        rules = [
-            {"from": [{"podSelector": {"matchLabels": selector(caller)}}], "ports": ports}
-            for caller in units
-            if any(isinstance(call, str) and call == unit.name for call in caller.calls)
-        ]
-        if unit.public_host and ingress_namespace:
-            namespace = {"matchLabels": {"kubernetes.io/metadata.name": ingress_namespace}}
+        callers = {"matchLabels": {**self._stack_pods, CALLS_LABEL.format(unit.name): "true"}}
+        rules = [{"from": [{"podSelector": callers}], "ports": ports}]
+        if unit.public_host and self._ingress_namespace:
+            namespace = {"matchLabels": {"kubernetes.io/metadata.name": self._ingress_namespace}}
             rules.append({"from": [{"namespaceSelector": namespace}], "ports": ports})
         return rules
 
-    @staticmethod
-    def _egress(unit, by_name, selector) -> list[dict[str, Any]]:
+    def _egress(self, unit: ServiceUnit) -> list[dict[str, Any]]:
         rules = []
-        for target in unit.calls:
-            if isinstance(target, str) and target in by_name:
-                callee = by_name[target]
-                rules.append(
-                    {
-                        "to": [{"podSelector": {"matchLabels": selector(callee)}}],
-                        "ports": [{"protocol": "TCP", "port": callee.port}],
-                    }
-                )
+        internal = internal_calls(unit)
+        for target in internal:
+            if target in self._units:
+                callee, selector = self._units[target]
+                rules.append({"to": [{"podSelector": {"matchLabels": selector}}], "ports": [{"protocol": "TCP", "port": callee.port}]})
             else:
+                # Not deployed yet, so its port is unknown here: its pods by name; its own
+                # policy admits only its port.
+                rules.append({"to": [{"podSelector": {"matchLabels": {**self._stack_pods, UNIT_LABEL: target}}}]})
+        for target in unit.calls:
+            if target not in internal:
                 # Outside the cluster: any address, on the URL's port only (a URL read
                 # from another stack is known at deployment, hence the Output).
                 port = pulumi.Output.from_input(target).apply(_external_port)

@@ -21,7 +21,9 @@ from maestro_components.unit import Endpoints, ServiceUnit
 
 
 class KubernetesPlatform:
-    """Deploys units into one namespace of the cluster that `provider` targets."""
+    """Deploys units into one namespace of the cluster that `provider` targets: a namespace of
+    the stack's own, which it creates, or an existing one (`create_namespace=False`), shared
+    with other workloads, which it neither creates nor restricts."""
 
     def __init__(
         self,
@@ -32,6 +34,7 @@ class KubernetesPlatform:
         protect_data: bool = True,
         parent: Optional[pulumi.Resource] = None,
         labels: Optional[dict[str, pulumi.Input[str]]] = None,
+        create_namespace: bool = True,
     ):
         self.stack = stack
         self.namespace = namespace
@@ -41,14 +44,23 @@ class KubernetesPlatform:
         self.units: list[ServiceUnit] = []
         self._workloads: dict[str, pulumi.Resource] = {}
         self._parent = parent
-        self.namespace_resource = Namespace(
-            namespace,
-            # `labels` may be Outputs that must resolve first: everything in the namespace waits for them.
-            metadata={
-                "name": namespace,
-                "labels": {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack, **(labels or {})},
-            },
-            opts=pulumi.ResourceOptions(provider=provider, parent=parent),
+        stack_labels = {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack}
+        self.namespace_name: pulumi.Input[str] = namespace
+        if create_namespace:
+            self.namespace_name = Namespace(
+                namespace,
+                # `labels` may be Outputs that must resolve first: everything in the namespace waits for them.
+                metadata={"name": namespace, "labels": {**stack_labels, **(labels or {})}},
+                opts=pulumi.ResourceOptions(provider=provider, parent=parent),
+            ).metadata["name"]
+        self._network = NetworkRules(
+            "network",
+            self.namespace_name,
+            stack_labels,
+            exposure.ingress_namespace if exposure.domain else None,
+            # In a shared namespace, the stack's name keeps its deny apart from another's.
+            deny_name="default-deny" if create_namespace else f"maestro-{stack}-default-deny",
+            opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": provider}),
         )
 
     def tls_from(self, certificate: str, key: pulumi.Input[str]) -> None:
@@ -58,7 +70,7 @@ class KubernetesPlatform:
         name = "maestro-tls"
         Secret(
             name,
-            metadata={"name": name, "namespace": self.namespace_resource.metadata["name"]},
+            metadata={"name": name, "namespace": self.namespace_name},
             type="kubernetes.io/tls",
             string_data={"tls.crt": certificate, "tls.key": pulumi.Output.secret(key)},
             opts=pulumi.ResourceOptions(provider=self._provider, parent=self._parent),
@@ -78,7 +90,7 @@ class KubernetesPlatform:
             unit.name,
             KubernetesServiceUnitArgs(
                 unit=unit,
-                namespace=self.namespace_resource.metadata["name"],
+                namespace=self.namespace_name,
                 labels=recommended_labels(unit, self.stack),
                 exposure=self.exposure,
                 host=self.endpoints(unit).public_url,
@@ -89,14 +101,6 @@ class KubernetesPlatform:
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": self._provider}),
         )
         self._workloads[unit.name] = component.workload
+        labels = recommended_labels(unit, self.stack)
+        self._network.admit(unit, selector_labels(labels, unit), labels)
         return component
-
-    def finalize(self) -> None:
-        NetworkRules(
-            "network",
-            self.namespace_resource.metadata["name"],
-            self.units,
-            lambda unit: selector_labels(recommended_labels(unit, self.stack)),
-            self.exposure.ingress_namespace if self.exposure.domain else None,
-            opts=pulumi.ResourceOptions(parent=self._parent, providers={"kubernetes": self._provider}),
-        )

@@ -30,10 +30,25 @@ def recommended_labels(unit: ServiceUnit, stack: str) -> dict[str, str]:
     }
 
 
-def selector_labels(labels: dict[str, str]) -> dict[str, str]:
+UNIT_LABEL = "maestro.dev/unit"
+# On a caller's pods, one per unit it calls: the callee's policy admits the pods that carry it.
+CALLS_LABEL = "calls.maestro.dev/{}"
+
+
+def selector_labels(labels: dict[str, str], unit: ServiceUnit) -> dict[str, str]:
     """The labels that never change over a unit's life: a selector is immutable."""
     keys = ("app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/instance")
-    return {k: labels[k] for k in keys}
+    return {k: labels[k] for k in keys} | ({UNIT_LABEL: unit.name} if unit.distinct else {})
+
+
+def internal_calls(unit: ServiceUnit) -> list[str]:
+    """The units on the platform that `unit` calls (its other calls are URLs)."""
+    return [c for c in unit.calls if isinstance(c, str) and "://" not in c]
+
+
+def pod_labels(labels: dict[str, str], unit: ServiceUnit) -> dict[str, str]:
+    """A unit's pods: its labels, its name, and a mark for each unit it calls (network rules)."""
+    return {**labels, UNIT_LABEL: unit.name} | {CALLS_LABEL.format(c): "true" for c in internal_calls(unit)}
 
 
 def policy_exceptions(unit: ServiceUnit) -> dict[str, str]:
@@ -133,7 +148,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
         ]
         template = pod_template(
             unit,
-            labels,
+            pod_labels(labels, unit),
             account.metadata["name"],
             config_map.metadata["name"] if config_map else None,
             env_secret,
@@ -154,7 +169,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                 metadata=workload_meta,
                 spec={
                     "replicas": min_replicas(unit),
-                    "selector": {"matchLabels": selector_labels(labels)},
+                    "selector": {"matchLabels": selector_labels(labels, unit)},
                     # A ReadWriteOnce volume cannot be mounted by the old and new pod at once.
                     "strategy": {"type": "Recreate"} if unit.data else {"type": "RollingUpdate"},
                     "template": template,
@@ -168,7 +183,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                 metadata=meta(),
                 spec={
                     "type": "ClusterIP",
-                    "selector": selector_labels(labels),
+                    "selector": selector_labels(labels, unit),
                     "ports": [{"name": port_name, "port": unit.port, "targetPort": port_name}],
                 },
                 opts=child,
@@ -197,7 +212,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             PodDisruptionBudget(
                 name,
                 metadata=meta(),
-                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(labels)}},
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(labels, unit)}},
                 opts=child,
             )
         if args.host is not None:

@@ -64,6 +64,7 @@ def unit_from_catalog(
         product=facts.key,
         component=component,
         name=unit_name(name, component, defaults),
+        distinct=name != facts.key,
         image=options.image or f"{unit.image}:{version}" + (f"@{options.digest}" if options.digest else ""),
         version=version,
         kind=unit.kind,

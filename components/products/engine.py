@@ -87,6 +87,7 @@ class Engine(pulumi.ComponentResource):
             product=FACTS.key,
             component="database",
             name=unit_name,
+            distinct=name != FACTS.key,
             image=(options.image if options and options.image else f"{db.image}:{db.version}"),
             version=db.version,
             kind="service",
