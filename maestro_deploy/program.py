@@ -127,6 +127,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
         exposure_of(settings),
         protect_data=settings.ephemeral is None,
         labels=labels,
+        create_namespace=k.create_namespace,
     )
     if tls and tls.certificate:
         platform.tls_from(tls.certificate, tls.key)

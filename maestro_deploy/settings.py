@@ -108,6 +108,10 @@ class Tls(Strict):
 
 class Kubernetes(Strict):
     namespace: DnsLabel
+    create_namespace: bool = Field(
+        True,
+        description="false: deploy into an existing namespace, shared with other workloads, which the stack neither creates nor restricts.",
+    )
     domain: Optional[Hostname] = Field(None, description="Public hosts are <host>.<domain>; omitted: no Ingress.")
     context: Optional[str] = Field(None, description="kubeconfig context of the target cluster; omitted: the current one.")
     ingress_class: Optional[ObjectName] = None

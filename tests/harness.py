@@ -1,4 +1,5 @@
-"""Run any stack under mocks and read what it registered, by kind and name.
+"""Run any stack under mocks and read what it registered, by kind and name: the project's
+tests on maestro_deploy.testing, with each distinct stack evaluated once per session.
 
     env = render_env("staging")
     assert env.deployment("frontend").env["VITE_MAESTRO_API_BASE"] == url
@@ -8,76 +9,15 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from typing import Any, Union
 
-from maestro_deploy.mock_run import Registered, Run
-from maestro_deploy.render import is_kubernetes_object, manifest, run_stack
+from maestro_deploy.render import run_stack
 from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.testing import Rendered, Workload  # noqa: F401 (the harness's own names)
 
 
-@dataclass
-class Workload:
-    """A Deployment or Job, with its single container's view made easy to read."""
-
-    manifest: dict[str, Any]
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return self.manifest["metadata"]["labels"]
-
-    @property
-    def pod(self) -> dict[str, Any]:
-        return self.manifest["spec"]["template"]["spec"]
-
-    @property
-    def container(self) -> dict[str, Any]:
-        (container,) = self.pod["containers"]
-        return container
-
-    @property
-    def env(self) -> dict[str, Any]:
-        """Plain values as strings; values from a Secret as ("secret", name, key)."""
-        result: dict[str, Any] = {}
-        for var in self.container.get("env", []):
-            if "value" in var:
-                result[var["name"]] = var["value"]
-            else:
-                ref = var["valueFrom"]["secretKeyRef"]
-                result[var["name"]] = ("secret", ref["name"], ref["key"])
-        return result
-
-    @property
-    def replicas(self) -> int:
-        return self.manifest["spec"].get("replicas", 1)
-
-
-class Env:
-    def __init__(self, run: Run):
-        self.run = run
-        self.outputs = run.outputs
-        self.objects = [manifest(r) for r in run.registered if is_kubernetes_object(r)]
-
-    def all(self, kind: str) -> list[dict[str, Any]]:
-        return [o for o in self.objects if o["kind"] == kind]
-
-    def names(self, kind: str) -> set[str]:
-        return {o["metadata"]["name"] for o in self.all(kind)}
-
-    def get(self, kind: str, name: str) -> dict[str, Any]:
-        found = [o for o in self.all(kind) if o["metadata"]["name"] == name]
-        assert found, f"no {kind} named {name!r}; there are: {sorted(self.names(kind))}"
-        (obj,) = found
-        return obj
-
-    def deployment(self, name: str) -> Workload:
-        return Workload(self.get("Deployment", name))
-
-    def job(self, name: str) -> Workload:
-        return Workload(self.get("Job", name))
-
-    def registered(self, type_token: str, name: str | None = None) -> list[Registered]:
-        return [r for r in self.run.registered if r.type == type_token and (name is None or r.name == name)]
+# The public testing API: what a user's tests use, the project's own tests use too.
+Env = Rendered
 
 
 # The stack that others in stacks/ refer to, and the name the Pulumi CLI gives it.

@@ -65,6 +65,8 @@ class NetworkRules(pulumi.ComponentResource):
 
     def admit(self, unit: ServiceUnit, selector: dict[str, str], labels: dict[str, str]) -> NetworkPolicy:
         """The policy of `unit`, whose pods `selector` selects; `labels` go on the policy itself."""
+        # The stack's own pods only, whatever else in the namespace shares the unit's labels.
+        selector = {**self._stack_pods, **selector}
         self._units[unit.name] = (unit, selector)
         spec = {
             "podSelector": {"matchLabels": selector},
