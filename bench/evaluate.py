@@ -44,9 +44,9 @@ def floor(modules: list[str]) -> dict:
 
 
 def stack(name: str) -> dict:
-    from maestro_deploy.mock_run import run_program
+    from maestro_deploy.offline.mock_run import run_program
     from maestro_deploy.program import main
-    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+    from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
     imported = time.perf_counter()
     stack_name, path = resolve_stack_path(name)
@@ -114,7 +114,7 @@ def replay(path: str, modules: list[str]) -> dict:
             made[urn] = resource_class(type_token)(name, opts=opts, **kwargs)
         return {}
 
-    from maestro_deploy.mock_run import run_program
+    from maestro_deploy.offline.mock_run import run_program
 
     run_program("bench", {}, program)
     return {}
@@ -128,7 +128,7 @@ def units(count: int) -> dict:
     from maestro_components.kubernetes.platform import KubernetesPlatform
     from maestro_components.kubernetes.service_unit import Exposure
     from maestro_components.unit import ServiceUnit
-    from maestro_deploy.mock_run import run_program
+    from maestro_deploy.offline.mock_run import run_program
 
     def program():
         platform = KubernetesPlatform("bench", "bench", Provider("kubernetes", namespace="bench"), Exposure())

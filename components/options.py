@@ -1,7 +1,7 @@
 """What each product takes: the typed options of the product components.
 
 A customer's program builds them directly (`EngineOptions(version="1.2.3")`); the tool's
-stack settings (maestro_deploy.settings) are composed of them, so a stack file and a
+stack settings (maestro_deploy.config.settings) are composed of them, so a stack file and a
 program are checked alike. Every model forbids unknown keys, so a typo is an error that
 names its key path instead of a setting silently ignored.
 """

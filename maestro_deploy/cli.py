@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import ConfigError, Problem, without_userinfo
-from .ephemeral import DriverError
-from .local_run import LocalRunError
-from .mock_run import PROJECT
-from .environment import load_stack_outputs
-from .stack import STATE_DIR, Loaded, check, load, on_platform, scaled_down, write_compose
-from .stack_file import read_stack_config, resolve_stack_path
-from .validation import parse_settings, products
+from maestro_deploy.config.errors import ConfigError, Problem, without_userinfo
+from maestro_deploy.ephemeral import DriverError
+from maestro_deploy.local import LocalRunError
+from maestro_deploy.offline.mock_run import PROJECT
+from maestro_deploy.config.environment import load_stack_outputs
+from maestro_deploy.offline.stack import STATE_DIR, Loaded, check, load, on_platform, scaled_down, write_compose
+from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.config.validation import parse_settings, products
 
 EXIT_INVALID = 2
 EXIT_INFRASTRUCTURE = 2  # the same code as ephemeral runs give an infrastructure failure
@@ -38,7 +38,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .render import manifests, write_manifests
+    from maestro_deploy.offline.render import manifests, write_manifests
 
     loaded = _load(args)
     if args.platform:
@@ -62,7 +62,7 @@ def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
-    from .local_run import Compose, Progress
+    from maestro_deploy.local import Compose, Progress
 
     progress = Progress()
     loaded = _load(args)
@@ -97,7 +97,7 @@ def print_urls(outputs: dict[str, Any], stack: str) -> None:
 
 
 def cmd_compose_down(args: argparse.Namespace) -> int:
-    from .local_run import Compose, leftovers
+    from maestro_deploy.local import Compose, leftovers
 
     name, _ = resolve_stack_path(args.stack)
     out = Path(args.out or f"out/{name}-compose")
@@ -111,7 +111,7 @@ def cmd_compose_down(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .graph import mermaid
+    from maestro_deploy.program.graph import mermaid
 
     loaded = _load(args)
     print(mermaid(loaded.name, loaded.run().outputs["wiring"]), end="")
@@ -120,7 +120,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_outputs(args: argparse.Namespace) -> int:
     """A stack's outputs as another stack's `--stack-outputs` file expects them."""
-    from .compose import load_generated
+    from maestro_deploy.offline.compose import load_generated
 
     loaded = _load(args)
     name = args.as_name or f"{DEFAULT_ORGANIZATION}/{PROJECT}/{loaded.name}"
@@ -174,7 +174,7 @@ def default_owner() -> str:
 
 
 def make_driver(args: argparse.Namespace):
-    from .drivers import DockerDriver, PulumiDriver
+    from maestro_deploy.ephemeral.drivers import DockerDriver, PulumiDriver
 
     if args.driver == "pulumi":
         return PulumiDriver(args.backend)
@@ -182,7 +182,7 @@ def make_driver(args: argparse.Namespace):
 
 
 def cmd_ephemeral_run(args: argparse.Namespace) -> int:
-    from . import ephemeral
+    from maestro_deploy import ephemeral
 
     config, words = ephemeral_config(args)
     ttl = ephemeral.parse_ttl(args.ttl)
@@ -198,7 +198,7 @@ def cmd_ephemeral_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ephemeral_list(args: argparse.Namespace) -> int:
-    from . import ephemeral
+    from maestro_deploy import ephemeral
 
     lines = ephemeral.listing(make_driver(args))
     print("\n".join(lines) if lines else "no ephemeral stacks")
@@ -206,19 +206,19 @@ def cmd_ephemeral_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ephemeral_destroy(args: argparse.Namespace) -> int:
-    from . import ephemeral
+    from maestro_deploy import ephemeral
 
     return ephemeral.destroy(make_driver(args), args.name)
 
 
 def cmd_ephemeral_reap(args: argparse.Namespace) -> int:
-    from . import ephemeral
+    from maestro_deploy import ephemeral
 
     return ephemeral.reap(make_driver(args), args.dry_run)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .schema import stack_file_schema
+    from maestro_deploy.config.schema import stack_file_schema
 
     print(json.dumps(stack_file_schema(), indent=2))
     return 0

@@ -25,9 +25,9 @@ from typing import Any, Callable, Optional, Union
 
 from pulumi.runtime import rpc
 
-from .mock_run import SECRET_MASK, Registered, Run, run_program
-from .render import is_kubernetes_object, manifest, run_stack
-from .stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.offline.mock_run import SECRET_MASK, Registered, Run, run_program
+from maestro_deploy.offline.render import is_kubernetes_object, manifest, run_stack
+from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
 CONTAINER = "docker:index/container:Container"
 

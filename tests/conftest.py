@@ -35,8 +35,8 @@ def stack_outputs_file(tmp_path_factory):
 def nothing_registered(monkeypatch):
     """Fail the test if the program is ever evaluated: bad input registers nothing."""
     # Imported before patching: a first import would bind the patch for good.
-    import maestro_deploy.render as render
-    from maestro_deploy import mock_run
+    import maestro_deploy.offline.render as render
+    from maestro_deploy.offline import mock_run
 
     def refuse(*args, **kwargs):
         raise AssertionError("the program ran despite invalid config")

@@ -11,8 +11,8 @@ import functools
 import json
 from typing import Any, Union
 
-from maestro_deploy.render import run_stack
-from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.offline.render import run_stack
+from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 from maestro_deploy.testing import Rendered, Workload  # noqa: F401 (the harness's own names)
 
 

@@ -12,7 +12,7 @@ import yaml
 from conftest import DOCKER_STACKS, ROOT, STACKS
 
 from maestro_deploy import cli
-from maestro_deploy.schema import stack_file_schema
+from maestro_deploy.config.schema import stack_file_schema
 
 SCHEMA_FILE = ROOT / "config" / "stack-config.schema.json"
 

@@ -376,7 +376,7 @@ def test_the_pulumi_program_refuses_bad_config_without_registering(monkeypatch):
     """Under `pulumi up`, the same errors stop the program before any resource."""
     import pulumi
 
-    from maestro_deploy.render import run_stack
+    from maestro_deploy.offline.render import run_stack
 
     with pytest.raises(pulumi.RunError, match=r"maestro:components.engine.replicas: "):
         run_stack("bad", {"maestro:kubernetes": {"namespace": "x"}, "maestro:components": {"engine": {"replicas": -1}}})

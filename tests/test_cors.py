@@ -7,8 +7,8 @@ from harness import render_env, stack_env
 from pulumi.runtime import rpc
 
 from maestro_deploy import cli
-from maestro_deploy.stack import on_platform
-from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.offline.stack import on_platform
+from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
 PARTNER = "https://dashboard.partner.example.com"
 CONTAINER = "docker:index/container:Container"

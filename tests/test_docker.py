@@ -12,9 +12,9 @@ from pulumi.runtime import rpc
 
 from maestro_components.products.registry import htpasswd_line
 from maestro_deploy import cli
-from maestro_deploy.compose import compose_export
-from maestro_deploy.mock_run import GENERATED_SECRET
-from maestro_deploy.stack import on_platform
+from maestro_deploy.offline.compose import compose_export
+from maestro_deploy.offline.mock_run import GENERATED_SECRET
+from maestro_deploy.offline.stack import on_platform
 
 CONTAINER = "docker:index/container:Container"
 
@@ -49,7 +49,7 @@ def on_docker(config: dict, **docker) -> dict:
 
 
 def staging_config() -> dict:
-    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+    from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
     return read_stack_config(resolve_stack_path("staging")[1])
 

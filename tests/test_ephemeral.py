@@ -12,7 +12,7 @@ import pytest
 from harness import render_env
 
 from maestro_deploy import cli, ephemeral
-from maestro_deploy.drivers import JUNIT_BEGIN, JUNIT_END, PulumiDriver, junit_from_log
+from maestro_deploy.ephemeral.drivers import JUNIT_BEGIN, JUNIT_END, PulumiDriver, junit_from_log
 from maestro_deploy.ephemeral import DriverError, EphemeralStack
 
 PASSING = '<testsuites tests="2" failures="0"><testsuite name="unit"><testcase classname="unit" name="a"/><testcase classname="unit" name="b"/></testsuite></testsuites>'
@@ -334,8 +334,9 @@ def test_a_runner_log_without_a_report_is_an_infrastructure_error():
 def test_the_docker_driver_writes_its_export_where_render_owns_it_and_removes_all_of_it(tmp_path, monkeypatch):
     """The export goes into a directory of its own (render refuses one with other files in
     it); its generated passwords beside it; destroy removes both."""
-    from maestro_deploy import drivers, local_run
-    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+    from maestro_deploy import local as local_run
+    from maestro_deploy.ephemeral import drivers
+    from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
     calls = []
     monkeypatch.setattr(local_run.Compose, "build_images", lambda self, say: calls.append("build"))

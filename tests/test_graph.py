@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT, STACKS
 from harness import render_env, stack_env
 
-from maestro_deploy.graph import mermaid
+from maestro_deploy.program.graph import mermaid
 
 
 def test_the_graph_draws_every_unit_and_wire():

@@ -36,5 +36,5 @@ def test_nothing_imports_the_library_by_a_bare_name():
 def test_the_check_can_fail(tmp_path):
     """The scan sees a wrong import where one is written."""
     bad = tmp_path / "bad.py"
-    bad.write_text("from maestro_deploy.settings import StackSettings\n")
-    assert "maestro_deploy.settings" in imports(bad)
+    bad.write_text("from maestro_deploy.config.settings import StackSettings\n")
+    assert "maestro_deploy.config.settings" in imports(bad)

@@ -6,8 +6,8 @@ import sys
 
 import yaml
 
-from maestro_deploy import local_run
-from maestro_deploy.local_run import Compose
+from maestro_deploy import local as local_run
+from maestro_deploy.local import Compose
 
 
 class FakeDocker:

@@ -10,9 +10,10 @@ import yaml
 from harness import REFERENCED_AS, render_env, stack_env
 from pulumi.runtime import rpc
 
-from maestro_deploy import cli, mock_run
-from maestro_deploy.compatibility import load_matrix, satisfies
-from maestro_deploy.render import run_stack
+from maestro_deploy import cli
+from maestro_deploy.offline import mock_run
+from maestro_deploy.config.compatibility import load_matrix, satisfies
+from maestro_deploy.offline.render import run_stack
 
 K8S = {"maestro:kubernetes": {"namespace": "maestro-test", "domain": "test.example.com"}}
 DOCKER = {"maestro:platform": "docker"}

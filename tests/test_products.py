@@ -139,7 +139,7 @@ def test_the_registry_login_is_generated_once_and_stored_as_a_secret():
     from pulumi.runtime import rpc
 
     from maestro_components.products.registry import htpasswd_line
-    from maestro_deploy.render import run_stack
+    from maestro_deploy.offline.render import run_stack
 
     generated = {"registry-password": "s3cret-registry"}
     run = run_stack("test", {"maestro:kubernetes": {"namespace": "t"}, "maestro:components": {"registry": {}}}, generated=generated)

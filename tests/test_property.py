@@ -153,7 +153,7 @@ SECRET_PLACEMENTS = [
 def test_no_secret_value_is_ever_printed(tmp_path_factory, capsys, mark, placements, platform):
     import pulumi
 
-    from maestro_deploy.render import run_stack
+    from maestro_deploy.offline.render import run_stack
 
     components: dict = {}
     for index in placements:

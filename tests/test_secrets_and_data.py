@@ -12,10 +12,10 @@ from pulumi.runtime import rpc
 
 from maestro_components.products.registry import htpasswd_line
 from maestro_deploy import cli
-from maestro_deploy.compose import compose_export
-from maestro_deploy.graph import mermaid
-from maestro_deploy.render import manifests, run_stack
-from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.offline.compose import compose_export
+from maestro_deploy.program.graph import mermaid
+from maestro_deploy.offline.render import manifests, run_stack
+from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
 KNOWN = {
     "engine-db-password": "KNOWN-db-password-0001",

@@ -94,8 +94,8 @@ def test_the_pulumi_entry_point_runs_the_same_program():
 
     from conftest import ROOT
 
-    from maestro_deploy.mock_run import run_program
-    from maestro_deploy.stack_file import read_stack_config, resolve_stack_path
+    from maestro_deploy.offline.mock_run import run_program
+    from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
     def pulumi_runs_main():
         runpy.run_path(str(ROOT / "__main__.py"))

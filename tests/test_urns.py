@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 from harness import REFERENCED_AS, render_env, stack_env
 
-from maestro_deploy.stack import on_platform
-from maestro_deploy.stack_file import read_stack_config
+from maestro_deploy.offline.stack import on_platform
+from maestro_deploy.config.stack_file import read_stack_config
 
 RECORDED = json.loads((ROOT / "tests/fixtures/urns.json").read_text())
 FILES = {os.path.basename(f)[len("Pulumi.") : -len(".yaml")]: f for f in [*map(str, (ROOT / "stacks").glob("Pulumi.*.yaml")), str(ROOT / "tests/fixtures/Pulumi.someone-else.yaml")]}

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from maestro_components.catalog import load_data, package_data
 from maestro_components.products.facts import PRODUCTS
 
-from .errors import Problem
+from maestro_deploy.config.errors import Problem
 
 # product key in a stack -> its name in the matrix
 MATRIX_NAME = {key: facts.matrix_name for key, facts in PRODUCTS.items()}

@@ -21,13 +21,13 @@ from maestro_components.catalog import load_catalog
 from maestro_components.products.facts import PRODUCTS
 from maestro_components.unit import Platform
 
-from .exposure import exposure_of, frontend_origin
-from .settings import Docker, StackSettings
-from .stack_file import PROJECT_ROOT
-from .graph import describe_wiring
-from .environment import check_environments, environments
-from .references import References
-from .validation import parse_settings, products, stack_name_problems, warnings
+from maestro_deploy.config.exposure import exposure_of, frontend_origin
+from maestro_deploy.config.settings import Docker, StackSettings
+from maestro_deploy.config.stack_file import PROJECT_ROOT
+from maestro_deploy.program.graph import describe_wiring
+from maestro_deploy.config.environment import check_environments, environments
+from maestro_deploy.program.references import References
+from maestro_deploy.config.validation import parse_settings, products, stack_name_problems, warnings
 
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ def read_pulumi_config() -> dict[str, Any]:
 def main() -> dict[str, Any]:
     from pulumi.runtime.config import is_config_secret
 
-    from .errors import ConfigError
+    from maestro_deploy.config.errors import ConfigError
 
     raw = read_pulumi_config()
     try:

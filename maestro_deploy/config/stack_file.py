@@ -9,7 +9,7 @@ import yaml
 
 from maestro_components.catalog import SafeLoader
 
-from .errors import ConfigError, Problem
+from maestro_deploy.config.errors import ConfigError, Problem
 
 
 def project_root(start: Optional[Path] = None) -> Path:

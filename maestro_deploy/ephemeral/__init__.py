@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Protocol
 
-from .errors import ConfigError, Problem
+from maestro_deploy.config.errors import ConfigError, Problem
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INFRASTRUCTURE = 0, 1, 2
 PREFIX = "qf-"

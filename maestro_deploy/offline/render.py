@@ -8,10 +8,10 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
-from .mock_run import SECRET_MASK as MASK
-from .output_dir import write_owned
-from .mock_run import Registered, Run, run_program
-from .program import main
+from maestro_deploy.offline.mock_run import SECRET_MASK as MASK
+from maestro_deploy.offline.output_dir import write_owned
+from maestro_deploy.offline.mock_run import Registered, Run, run_program
+from maestro_deploy.program import main
 
 
 def run_stack(

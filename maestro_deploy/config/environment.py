@@ -9,10 +9,10 @@ from typing import Any, Iterator, Optional
 
 from maestro_components.catalog import load_catalog
 
-from .compatibility import Deployed, check
-from .errors import ConfigError, Problem
-from .settings import HTTP_URL, VERSION, Endpoint, StackSettings, matcher
-from .validation import products, warnings
+from maestro_deploy.config.compatibility import Deployed, check
+from maestro_deploy.config.errors import ConfigError, Problem
+from maestro_deploy.config.settings import HTTP_URL, VERSION, Endpoint, StackSettings, matcher
+from maestro_deploy.config.validation import products, warnings
 
 # The rule a URL written in config meets: a URL read from another stack meets it too.
 is_http_url = matcher(HTTP_URL)

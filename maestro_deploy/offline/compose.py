@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
-from .mock_run import Registered, Run
+from maestro_deploy.offline.mock_run import Registered, Run
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"

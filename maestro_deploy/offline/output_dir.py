@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError, Problem
+from maestro_deploy.config.errors import ConfigError, Problem
 
 MARKER = ".maestro-deploy-output.json"
 

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .ephemeral import PREFIX, DriverError, EphemeralStack
-from .local_run import Compose, LocalRunError, leftovers
-from .mock_run import PROJECT
+from maestro_deploy.ephemeral import PREFIX, DriverError, EphemeralStack
+from maestro_deploy.local import Compose, LocalRunError, leftovers
+from maestro_deploy.offline.mock_run import PROJECT
 
 LABEL = "maestro.dev/ephemeral"
 JUNIT_BEGIN, JUNIT_END = "::junit-xml-begin::", "::junit-xml-end::"
@@ -53,7 +53,7 @@ class DockerDriver:
         return Compose(stack, self.workdir / stack)
 
     def deploy(self, stack: str, config: dict[str, Any]) -> None:
-        from .stack import Loaded, check, on_platform, write_compose
+        from maestro_deploy.offline.stack import Loaded, check, on_platform, write_compose
 
         # No host ports: many runs share the engine; the runner tests inside the stack's network.
         config = on_platform({**config, "maestro:docker": {**config.get("maestro:docker", {}), "publish": False}}, "docker")
@@ -154,7 +154,7 @@ class PulumiDriver:
             raise
 
     def _stack(self, stack: str):
-        from .program import main
+        from maestro_deploy.program import main
 
         return self._cli(
             lambda: self.auto.create_or_select_stack(

@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 import pulumi
 
-from .environment import check_environments, environments, remote_products
-from .settings import Endpoint, StackSettings
+from maestro_deploy.config.environment import check_environments, environments, remote_products
+from maestro_deploy.config.settings import Endpoint, StackSettings
 
 
 class References:

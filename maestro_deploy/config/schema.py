@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .settings import StackSettings
-from .validation import NAMESPACE
+from maestro_deploy.config.settings import StackSettings
+from maestro_deploy.config.validation import NAMESPACE
 
 
 def stack_file_schema() -> dict[str, Any]:

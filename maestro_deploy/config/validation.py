@@ -12,11 +12,11 @@ from maestro_components.catalog import load_catalog
 from maestro_components.products.facts import PRODUCTS
 from maestro_components.quantity import quantity
 
-from .errors import ConfigError, Problem
-from .exposure import frontend_origin
-from .secure_values import SECRET_PATHS, reveal_offline
-from .stack_file import PROJECT_ROOT
-from .settings import PATTERN_MEANING, StackSettings
+from maestro_deploy.config.errors import ConfigError, Problem
+from maestro_deploy.config.exposure import frontend_origin
+from maestro_deploy.config.secure_values import SECRET_PATHS, reveal_offline
+from maestro_deploy.config.stack_file import PROJECT_ROOT
+from maestro_deploy.config.settings import PATTERN_MEANING, StackSettings
 
 NAMESPACE = "maestro"
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}

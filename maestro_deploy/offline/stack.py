@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from .environment import environment_problems
-from .errors import ConfigError, Problem
-from .secure_values import reveal_offline, top_level_keys
-from .settings import StackSettings
-from .stack_file import read_stack_config, resolve_stack_path
-from .validation import parse_settings, stack_name_problems
+from maestro_deploy.config.environment import environment_problems
+from maestro_deploy.config.errors import ConfigError, Problem
+from maestro_deploy.config.secure_values import reveal_offline, top_level_keys
+from maestro_deploy.config.settings import StackSettings
+from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
+from maestro_deploy.config.validation import parse_settings, stack_name_problems
 
 # Where Compose exports keep generated passwords between renders.
 STATE_DIR = Path(".maestro-state")
@@ -28,7 +28,7 @@ class Loaded:
 
     def run(self, config: Optional[dict[str, Any]] = None, generated: Optional[dict[str, str]] = None):
         """The program under mocks, with encrypted values marked secret as the CLI would."""
-        from .render import run_stack
+        from maestro_deploy.offline.render import run_stack
 
         config = self.config if config is None else config
         _, secure = reveal_offline(config)
@@ -96,8 +96,8 @@ def scaled_down(config: dict[str, Any]) -> list[Problem]:
 def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
     """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack
     outputs); into a directory this tool owns, replacing its previous render (see output_dir)."""
-    from .compose import compose_export, load_generated, save_generated, write_export
-    from .output_dir import write_owned
+    from maestro_deploy.offline.compose import compose_export, load_generated, save_generated, write_export
+    from maestro_deploy.offline.output_dir import write_owned
 
     _, secure = reveal_offline(loaded.config)
     if secure:

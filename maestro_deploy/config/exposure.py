@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from maestro_components.catalog import load_catalog
 
-from .settings import Docker, StackSettings
+from maestro_deploy.config.settings import Docker, StackSettings
 
 
 def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:  # noqa: F821

@@ -1,0 +1,1 @@
+"""The program run offline under Pulumi's mocks: render, the Compose export, stack outputs."""
