@@ -36,6 +36,7 @@ class UnitDefaults(_Strict):
     resources: dict[str, dict[str, str]]
     writable: list[str] = []
     reports: Optional[str] = None
+    deadline_seconds: Optional[int] = None
     data: dict[str, str] = {}
 
 

@@ -242,6 +242,9 @@ class MlPlatformOptions(ProductOptions):
 
 class RegistryOptions(ProductOptions):
     storage: Optional[Storage] = None
+    max_upload_size: Quantity = Field(
+        "100Mi", description="The largest package its public host accepts (ingress-nginx's default is 1 MiB)."
+    )
     username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = Field(
         "maestro", description="Who may upload packages."
     )

@@ -62,6 +62,8 @@ class ServiceUnit:
     secret_files: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the same, for Output.secret values
     writable: list[str] = field(default_factory=list)  # scratch paths; the root filesystem is read-only
     reports: Optional[str] = None  # where a task leaves reports, to be collected after it ends
+    deadline_seconds: Optional[int] = None  # a task still running after this is stopped, and fails
+    max_request_body: Optional[str] = None  # a quantity: the largest request its public host takes
     data: list[DataVolume] = field(default_factory=list)
     args: Optional[list[str]] = None
     build: Optional[BuildSource] = None  # where `image` comes from, when it is built here

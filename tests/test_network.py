@@ -87,10 +87,14 @@ def test_staging_allows_exactly_its_wires():
     assert peers(policy(env, "hive")["egress"]) == {dns, (("pod", "engine", "api"), (8000,))}
     assert peers(policy(env, "hive")["ingress"]) == set()
     assert peers(policy(env, "ml-platform")["ingress"]) == set()
+    # Its e2e suite loads https://app.<domain> and calls the API the frontend's config names,
+    # https://api.<domain>/api: through the ingress controller, on 443.
     assert peers(policy(env, "quality-fabric-runner")["egress"]) == {
         dns,
         (("pod", "engine", "api"), (8000,)),
         (("pod", "frontend", "web"), (8080,)),
+        (("namespace", "ingress-nginx"), (443,)),
+        (("external", "0.0.0.0/0"), (443,)),
     }
 
 

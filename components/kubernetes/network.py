@@ -48,12 +48,14 @@ class NetworkRules(pulumi.ComponentResource):
         stack_pods: dict[str, str],
         ingress_namespace: Optional[str],
         deny_name: str = "default-deny",
+        public_domain: Optional[str] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("maestro:kubernetes:NetworkRules", name, None, opts)
         self._namespace = namespace
         self._stack_pods = stack_pods  # labels every pod of this stack's units carries
         self._ingress_namespace = ingress_namespace
+        self._public_domain = public_domain
         self._units: dict[str, tuple[ServiceUnit, dict[str, str]]] = {}
         NetworkPolicy(
             "default-deny",
@@ -104,9 +106,22 @@ class NetworkRules(pulumi.ComponentResource):
                 # policy admits only its port.
                 rules.append({"to": [{"podSelector": {"matchLabels": {**self._stack_pods, UNIT_LABEL: target}}}]})
         for target in unit.calls:
-            if target not in internal:
-                # Outside the cluster: any address, on the URL's port only (a URL read
-                # from another stack is known at deployment, hence the Output).
-                port = pulumi.Output.from_input(target).apply(_external_port)
-                rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": port}]})
+            if target in internal:
+                continue
+            # Any address, on the URL's port only (a URL read from another stack is known at
+            # deployment, hence the Output).
+            port = pulumi.Output.from_input(target).apply(_external_port)
+            rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": port}]})
+            if self._is_public_host(target):
+                # One of this stack's public hosts, called from inside the cluster: the traffic goes
+                # to the ingress controller's pods, which an ipBlock rule may not cover once the
+                # load balancer's address is translated to theirs.
+                namespace = {"matchLabels": {"kubernetes.io/metadata.name": self._ingress_namespace}}
+                rules.append({"to": [{"namespaceSelector": namespace}], "ports": [{"protocol": "TCP", "port": port}]})
         return rules
+
+    def _is_public_host(self, target: Any) -> bool:
+        if not (isinstance(target, str) and self._public_domain and self._ingress_namespace):
+            return False
+        host = urlsplit(target).hostname or ""
+        return host == self._public_domain or host.endswith("." + self._public_domain)

@@ -60,6 +60,7 @@ class KubernetesPlatform:
             exposure.ingress_namespace if exposure.domain else None,
             # In a shared namespace, the stack's name keeps its deny apart from another's.
             deny_name="default-deny" if create_namespace else f"maestro-{stack}-default-deny",
+            public_domain=exposure.domain,
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": provider}),
         )
 

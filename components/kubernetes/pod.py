@@ -23,9 +23,14 @@ def volume_name(prefix: str, index: int) -> str:
     return f"{prefix}-{index}"
 
 
-def _probe(unit: ServiceUnit, *, initial_delay: int) -> dict[str, Any]:
+def _probe(unit: ServiceUnit, *, initial_delay: int, alive_only: bool = False) -> dict[str, Any]:
+    """Readiness asks the unit's health check, which may depend on what it calls (the engine's on
+    its database); liveness (`alive_only`) asks only that the process answers on its port, so an
+    outage elsewhere takes a pod out of its Service without restarting it."""
     if unit.health_command:
         action: dict[str, Any] = {"exec": {"command": unit.health_command}}
+    elif alive_only:
+        action = {"tcpSocket": {"port": "http"}}
     else:
         action = {"httpGet": {"path": unit.health_path, "port": "http"}}
     return {**action, "initialDelaySeconds": initial_delay, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3}
@@ -91,7 +96,7 @@ def pod_template(
         container["ports"] = [{"name": "http" if unit.health_path else "tcp", "containerPort": unit.port}]
     if unit.health_path or unit.health_command:
         container["readinessProbe"] = _probe(unit, initial_delay=5)
-        container["livenessProbe"] = _probe(unit, initial_delay=30)
+        container["livenessProbe"] = _probe(unit, initial_delay=30, alive_only=True)
 
     metadata: dict[str, Any] = {"labels": labels}
     if unit.files:

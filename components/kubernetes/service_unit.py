@@ -14,6 +14,7 @@ from pulumi_kubernetes.networking.v1 import Ingress
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
 from maestro_components.kubernetes.pod import file_key, pod_template
+from maestro_components.quantity import quantity
 from maestro_components.unit import ServiceUnit
 
 PART_OF = "maestro"
@@ -62,6 +63,11 @@ def policy_exceptions(unit: ServiceUnit) -> dict[str, str]:
             " the value comes from a Secret, never a literal"
         )
     return {f"checkov.io/skip{i}": reason for i, reason in enumerate(reasons, start=1)}
+
+
+def nginx_size(amount: str) -> str:
+    """A Kubernetes quantity (100Mi) as ingress-nginx writes a size (100m: megabytes)."""
+    return f"{max(1, round(quantity(amount) / 2**20))}m"
 
 
 def min_replicas(unit: ServiceUnit) -> int:
@@ -160,7 +166,8 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             self.workload = Job(
                 name,
                 metadata=workload_meta,
-                spec={"backoffLimit": 1, "template": template},
+                # A hung run is stopped: the Job fails after its deadline, and `pulumi up` with it.
+                spec={"backoffLimit": 1, "activeDeadlineSeconds": unit.deadline_seconds, "template": template},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
             )
         else:
@@ -168,7 +175,9 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                 name,
                 metadata=workload_meta,
                 spec={
-                    "replicas": min_replicas(unit),
+                    # With an autoscaler, replicas are its to set: a fixed count here would undo its
+                    # choice at every `pulumi up`, or fight its field manager.
+                    **({} if unit.autoscaling else {"replicas": unit.replicas}),
                     "selector": {"matchLabels": selector_labels(labels, unit)},
                     # A ReadWriteOnce volume cannot be mounted by the old and new pod at once.
                     "strategy": {"type": "Recreate"} if unit.data else {"type": "RollingUpdate"},
@@ -245,6 +254,9 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             spec["tls"] = [{"hosts": [host], "secretName": exposure.tls_secret or f"{unit.name}-tls"}]
         if exposure.cluster_issuer:
             annotations["cert-manager.io/cluster-issuer"] = exposure.cluster_issuer
+        if unit.max_request_body:
+            # ingress-nginx refuses a request body over 1 MiB by default (413): a wheel is larger.
+            annotations["nginx.ingress.kubernetes.io/proxy-body-size"] = nginx_size(unit.max_request_body)
         Ingress(
             name,
             metadata={**metadata, **({"annotations": annotations} if annotations else {})},

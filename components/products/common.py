@@ -84,6 +84,7 @@ def unit_from_catalog(
         files=dict(files or {}),
         writable=list(unit.writable),
         reports=unit.reports,
+        deadline_seconds=unit.deadline_seconds,
         data=data,
         calls=list(calls or []),
         browser_calls=list(browser_calls or []),

@@ -25,6 +25,7 @@ class FrontendArgs:
 class Frontend(pulumi.ComponentResource):
     url: str  # in-platform URL, for quality-fabric
     public_url: Optional[str]
+    api_base: pulumi.Input[str]
 
     def __init__(self, name: str, args: FrontendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:frontend:Frontend", name, None, opts)
@@ -41,4 +42,5 @@ class Frontend(pulumi.ComponentResource):
         args.platform.deploy(web, parent=self)
         endpoints = args.platform.endpoints(web)
         self.url, self.public_url = endpoints.internal_url, endpoints.public_url
-        self.register_outputs({"url": self.url, "public_url": self.public_url})
+        self.api_base = args.api_base  # what its pages call: a test of the frontend calls it too
+        self.register_outputs({"url": self.url, "public_url": self.public_url, "api_base": self.api_base})

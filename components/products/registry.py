@@ -53,6 +53,7 @@ class Registry(pulumi.ComponentResource):
         )
         self.username = args.options.username
         self.password = self._password(name, args.options)
+        unit.max_request_body = args.options.max_upload_size
         unit.secret_files[HTPASSWD] = pulumi.Output.secret(
             self.password.apply(lambda p: htpasswd_line(self.username, p))
         )

@@ -222,8 +222,11 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         if api_base is None:
             api_base, calls = engine.api_url, calls + ["engine"]
         if frontend_url is None and frontend is not None:
-            # What a browser loads, where there is one: the e2e suite checks CORS from its origin.
+            # What a browser loads, where there is one: the e2e suite checks CORS from its origin,
+            # and calls the API the frontend's config names, as a browser would: both are calls
+            # through the public hosts, which the network rules must let out.
             frontend_url, calls = frontend.public_url or frontend.url, calls + ["frontend"]
+            calls += [url for url in (frontend.public_url, frontend.api_base) if url is not None]
         fabric = QualityFabric(
             "quality-fabric",
             QualityFabricArgs(
@@ -255,6 +258,6 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         versions["registry"] = c.registry.version or catalog["registry"].version
 
     outputs["versions"] = versions
-    outputs["wiring"] = describe_wiring(platform.units)
+    outputs["wiring"] = describe_wiring(platform.units, lambda unit: platform.endpoints(unit).public_url)
     return {k: v for k, v in outputs.items() if v is not None}
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable, Optional
 
 from maestro_components.unit import ServiceUnit
 
 
-def describe_wiring(units: list[ServiceUnit]) -> dict[str, Any]:
-    """Plain data (a stack output): units, and edges to units or external URLs."""
-    edges = [{"from": u.name, "to": to, "via": "network"} for u in units for to in u.calls]
+def describe_wiring(units: list[ServiceUnit], public_url: Callable[[ServiceUnit], Optional[str]]) -> dict[str, Any]:
+    """Plain data (a stack output): units, and edges to units or external URLs. A call to one of
+    the stack's own public hosts is an edge to that unit, `via: public`: the same on every platform."""
+    public = {url: u.name for u in units if (url := public_url(u))}
+
+    def edge(source: ServiceUnit, to: Any) -> dict[str, Any]:
+        owner = next((name for url, name in public.items() if isinstance(to, str) and (to == url or to.startswith(url + "/"))), None)
+        return {"from": source.name, "to": owner, "via": "public"} if owner else {"from": source.name, "to": to, "via": "network"}
+
+    edges = [edge(u, to) for u in units for to in u.calls]
     edges += [{"from": u.name, "to": to, "via": "browser"} for u in units for to in u.browser_calls]
     return {
         "units": [
@@ -41,7 +48,7 @@ def mermaid(stack: str, wiring: dict[str, Any]) -> str:
     ids = {url: f"ext{i}" for i, url in enumerate(externals)}
     for e in wiring["edges"]:
         target = _node_id(e["to"]) if e["to"] in known else ids[e["to"]]
-        arrow = "-.->|browser|" if e["via"] == "browser" else "-->"
+        arrow = {"browser": "-.->|browser|", "public": "-->|public|"}.get(e["via"], "-->")
         lines.append(f"  {_node_id(e['from'])} {arrow} {target}")
     lines.append("  classDef external stroke-dasharray: 4 4")
     return "\n".join(lines) + "\n"
