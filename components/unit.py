@@ -71,6 +71,9 @@ class ServiceUnit:
     # Output when read from another stack; never one with credentials in it).
     # Network rules follow these edges and nothing else.
     calls: list[pulumi.Input[str]] = field(default_factory=list)
+    # Other deployments whose workloads call this unit on its in-platform URL: namespaces, on
+    # Kubernetes (each gets an ingress rule); nothing elsewhere can reach it.
+    admitted_from: list[str] = field(default_factory=list)
     # What the unit hands to browsers to call (the frontend's API base): drawn, never a network rule.
     browser_calls: list[pulumi.Input[str]] = field(default_factory=list)
 

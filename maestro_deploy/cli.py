@@ -34,6 +34,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     loaded = _load(args)
     keys = [key for _, key, _ in products(loaded.settings)]
     print(f"{loaded.name}: valid ({loaded.settings.platform}; {', '.join(keys) or 'no products'})")
+    if loaded.settings.components.engine:
+        from maestro_deploy.program import offered_to
+
+        callers = offered_to(loaded.settings)
+        print(
+            f"{loaded.name}: engine_internal_url offered to pods in namespaces {', '.join(callers)}"
+            if callers
+            else f"{loaded.name}: engine_internal_url not offered to other stacks (maestro:kubernetes.admit_namespaces names who may call it)"
+        )
     return 0
 
 

@@ -96,7 +96,8 @@ def test_quality_fabric_without_a_frontend_tests_the_api_only():
 def test_stack_outputs_name_every_products_urls():
     outputs = stack_env("staging").outputs
     assert outputs["engine_url"] == "https://api.staging.example.com/api"
-    assert outputs["engine_internal_url"] == "http://engine.maestro-staging.svc.cluster.local:8000/api"
+    # Its pods admit no other namespace, so the in-cluster API is not offered to other stacks.
+    assert "engine_internal_url" not in outputs
     assert outputs["frontend_url"] == "https://app.staging.example.com"
     assert outputs["quality_fabric_url"] == "https://qf.staging.example.com"
     assert outputs["registry_url"] == "https://pypi.staging.example.com"
@@ -104,3 +105,14 @@ def test_stack_outputs_name_every_products_urls():
         "engine": "1.2.3", "frontend": "1.1.0", "hive": "3.1.0",
         "quality-fabric": "2.0.0", "ml-platform": "0.5.0", "registry": "v2.3.2",
     }
+
+
+def test_the_in_cluster_api_is_offered_to_the_namespaces_the_engine_admits(capsys):
+    from maestro_deploy import cli
+
+    env = render_env({**BASE, "maestro:kubernetes": {**BASE["maestro:kubernetes"], "admit_namespaces": ["team-hive"]}, "maestro:components": {"engine": {}}})
+    assert env.outputs["engine_internal_url"] == ENGINE_IN_CLUSTER
+    rules = env.network_rules("engine")["ingress"]
+    assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-hive"}}}], "ports": [{"protocol": "TCP", "port": 8000}]} in rules
+    assert cli.main(["check", "staging"]) == 0
+    assert "staging: engine_internal_url not offered to other stacks" in capsys.readouterr().out

@@ -89,6 +89,10 @@ class NetworkRules(pulumi.ComponentResource):
         ports = [{"protocol": "TCP", "port": unit.port}]
         callers = {"matchLabels": {**self._stack_pods, CALLS_LABEL.format(unit.name): "true"}}
         rules = [{"from": [{"podSelector": callers}], "ports": ports}]
+        rules += [
+            {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}], "ports": ports}
+            for namespace in unit.admitted_from
+        ]
         if unit.public_host and self._ingress_namespace:
             namespace = {"matchLabels": {"kubernetes.io/metadata.name": self._ingress_namespace}}
             rules.append({"from": [{"namespaceSelector": namespace}], "ports": ports})

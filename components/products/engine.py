@@ -32,6 +32,8 @@ class EngineArgs:
     # Origins of the frontends wired to this engine (the stack's own): with the options'
     # `cors_origins`, MAESTRO_CORS_ORIGINS. A browser on any other origin may not call the API.
     frontend_origins: list[str] = field(default_factory=list)
+    # Namespaces whose pods call `api_url` from outside this deployment (another stack's hive).
+    admitted_from: list[str] = field(default_factory=list)
 
 
 class Engine(pulumi.ComponentResource):
@@ -67,6 +69,7 @@ class Engine(pulumi.ComponentResource):
             # A templates repository by URL is fetched over the network.
             calls=database_calls + ([templates] if "://" in templates else []),
         )
+        api.admitted_from = list(args.admitted_from)
         args.platform.deploy(api, parent=self)
         endpoints = args.platform.endpoints(api)
         self.api_url = endpoints.internal_url + defaults.api_path

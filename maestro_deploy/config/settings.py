@@ -108,6 +108,11 @@ class Tls(Strict):
 
 class Kubernetes(Strict):
     namespace: DnsLabel
+    admit_namespaces: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Namespaces whose pods may call the engine's in-cluster API (another stack's hive or quality-fabric); "
+        "named, engine_internal_url is offered to other stacks.",
+    )
     create_namespace: bool = Field(
         True,
         description="false: deploy into an existing namespace, shared with other workloads, which the stack neither creates nor restricts.",

@@ -304,6 +304,14 @@ def warnings(s: StackSettings) -> list[Problem]:
                 f"{d.bind_address} is not loopback: the stack's public ports are reachable from other machines",
             )
         )
+    k = s.kubernetes
+    if s.platform == "kubernetes" and k and k.domain and not k.ingress_class:
+        found.append(
+            Problem(
+                "maestro:kubernetes.ingress_class",
+                "omitted: the Ingresses name no class, so only a cluster with a default IngressClass serves them",
+            )
+        )
     frontend = s.components.frontend
     if frontend and frontend.backend and (origin := frontend_origin(s)):
         backend = frontend.backend

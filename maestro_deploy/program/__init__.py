@@ -134,6 +134,12 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
     return platform
 
 
+def offered_to(settings: StackSettings) -> list[str]:
+    """The namespaces whose pods may call the engine's in-cluster API; none on Docker, where
+    it answers inside the stack's own network only."""
+    return list(settings.kubernetes.admit_namespaces) if settings.platform == "kubernetes" and settings.kubernetes else []
+
+
 def located(options: T) -> T:
     """The options with every build context absolute, taken from the project directory, so that
     a component never depends on where the program runs from."""
@@ -178,9 +184,15 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         # The stack's frontend calls this engine from its browsers' origin, unless it has a backend of its own.
         own_frontend = c.frontend is not None and c.frontend.backend is None
         origins = [o for o in [frontend_origin(settings)] if o and own_frontend]
-        engine = Engine("engine", EngineArgs(platform=platform, options=located(c.engine), frontend_origins=origins))
+        callers = offered_to(settings)
+        engine = Engine(
+            "engine",
+            EngineArgs(platform=platform, options=located(c.engine), frontend_origins=origins, admitted_from=callers),
+        )
         outputs["engine_url"] = engine.public_api_url
-        outputs["engine_internal_url"] = engine.api_url
+        if callers:
+            # Offered to other stacks only where their pods may call it.
+            outputs["engine_internal_url"] = engine.api_url
         versions["engine"] = c.engine.version or catalog["engine"].version
 
     frontend = None
