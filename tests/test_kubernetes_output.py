@@ -124,3 +124,22 @@ def test_ingress_tls_from_an_existing_secret():
     ingress = stack_env("engine-only").get("Ingress", "engine")
     assert ingress["spec"]["tls"] == [{"hosts": ["api.maestro.acme.example.com"], "secretName": "acme-wildcard-tls"}]
     assert "annotations" not in ingress["metadata"]
+
+
+def test_a_rotated_secret_rolls_the_pods_without_telling_its_value():
+    """Env from a Secret and subPath-mounted secret files never update in a running pod: the pod
+    template carries a digest of them, keyed, so it changes with them and tells nothing of them."""
+    import json
+
+    def registry(password):
+        env = render_env(
+            {**config(registry={"password": password})},
+            secret_keys=["maestro:components"],
+        )
+        return env.deployment("registry").manifest
+
+    first, same, rotated = registry("Zq-first-password"), registry("Zq-first-password"), registry("Zq-second-password")
+    digest = lambda d: d["spec"]["template"]["metadata"]["annotations"]["maestro.dev/secrets-digest"]  # noqa: E731
+    assert digest(first) == digest(same) != digest(rotated)
+    assert len(digest(first)) == 16 and "[secret]" not in digest(first)
+    assert "Zq-first-password" not in json.dumps(first) and "Zq-second" not in json.dumps(rotated)

@@ -45,6 +45,7 @@ class KubernetesPlatform:
         self._workloads: dict[str, pulumi.Resource] = {}
         self._parent = parent
         stack_labels = {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack}
+        self._stack_labels = stack_labels
         self.namespace_name: pulumi.Input[str] = namespace
         if create_namespace:
             self.namespace_name = Namespace(
@@ -71,7 +72,7 @@ class KubernetesPlatform:
         name = "maestro-tls"
         Secret(
             name,
-            metadata={"name": name, "namespace": self.namespace_name},
+            metadata={"name": name, "namespace": self.namespace_name, "labels": self._stack_labels},
             type="kubernetes.io/tls",
             string_data={"tls.crt": certificate, "tls.key": pulumi.Output.secret(key)},
             opts=pulumi.ResourceOptions(provider=self._provider, parent=self._parent),

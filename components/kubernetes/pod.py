@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 
@@ -44,6 +44,7 @@ def pod_template(
     secret: pulumi.Input[str] | None,
     secret_files: pulumi.Input[str] | None,
     claims: list[pulumi.Input[str]],
+    secrets_digest: Optional[pulumi.Input[str]] = None,
 ) -> dict[str, Any]:
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(unit.env.items())]
     env += [
@@ -99,13 +100,18 @@ def pod_template(
         container["livenessProbe"] = _probe(unit, initial_delay=30, alive_only=True)
 
     metadata: dict[str, Any] = {"labels": labels}
+    annotations: dict[str, Any] = {}
     if unit.files:
         # A change to a mounted file must roll the pods: subPath mounts never see updates.
-        metadata["annotations"] = {
-            "maestro.dev/files-digest": pulumi.Output.all(*(unit.files[p] for p in sorted(unit.files))).apply(
-                lambda contents: hashlib.sha256("\0".join(contents).encode()).hexdigest()[:16]
-            )
-        }
+        annotations["maestro.dev/files-digest"] = pulumi.Output.all(*(unit.files[p] for p in sorted(unit.files))).apply(
+            lambda contents: hashlib.sha256("\0".join(contents).encode()).hexdigest()[:16]
+        )
+    if secrets_digest is not None:
+        # Nor do env values read from a Secret, nor subPath-mounted secret files: a rotated
+        # secret rolls the pods too.
+        annotations["maestro.dev/secrets-digest"] = secrets_digest
+    if annotations:
+        metadata["annotations"] = annotations
     return {
         "metadata": metadata,
         "spec": {

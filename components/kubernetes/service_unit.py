@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import hashlib
+import hmac
+
 import pulumi
+import pulumi_random
 from pulumi_kubernetes.apps.v1 import Deployment
 from pulumi_kubernetes.autoscaling.v2 import HorizontalPodAutoscaler
 from pulumi_kubernetes.batch.v1 import Job
@@ -160,6 +164,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             env_secret,
             files_secret,
             [claim if isinstance(claim, str) else claim.metadata["name"] for claim in claims],
+            self._secrets_digest(name, unit),
         )
         workload_meta = {**meta(), "annotations": policy_exceptions(unit)}
         if unit.kind == "task":
@@ -227,6 +232,19 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
         if args.host is not None:
             self._ingress(name, unit, args, meta())
         self.register_outputs({"workload": self.workload.metadata["name"]})
+
+    def _secrets_digest(self, name: str, unit: ServiceUnit) -> Optional[pulumi.Output[str]]:
+        """A digest that changes with any of the unit's secret values and tells nothing of them:
+        an HMAC under a random key of the unit's own, kept in the stack's state, so not even a
+        weak password can be guessed from it. Declassified on purpose: it is only a digest."""
+        values = [unit.secret_env[k] for k in sorted(unit.secret_env)] + [unit.secret_files[p] for p in sorted(unit.secret_files)]
+        if not values:
+            return None
+        key = pulumi_random.RandomId(f"{name}-secrets-digest-key", byte_length=32, opts=pulumi.ResourceOptions(parent=self))
+        digest = pulumi.Output.all(key.hex, *values).apply(
+            lambda parts: hmac.new(bytes.fromhex(parts[0]), "\0".join(parts[1:]).encode(), hashlib.sha256).hexdigest()[:16]
+        )
+        return pulumi.Output.unsecret(digest)
 
     def _ingress(self, name: str, unit: ServiceUnit, args: KubernetesServiceUnitArgs, metadata: dict) -> None:
         host = args.host.split("://", 1)[1]

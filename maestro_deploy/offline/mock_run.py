@@ -7,6 +7,7 @@ benchmark all stand on it. Nothing in the program knows it is being mocked.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import secrets
@@ -53,6 +54,9 @@ class _Mocks(pulumi.runtime.Mocks):
             return name, {"name": name, "outputs": self.stack_outputs.get(name, {}), "secretOutputNames": []}
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = rpc.wrap_rpc_secret(self._password(args.name, int(args.inputs.get("length", 32))))
+        if args.typ == "random:index/randomId:RandomId":
+            # Stable per name, as the provider's is once created: renders stay comparable.
+            state["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(args.inputs.get("byteLength", 8))]
         return f"{args.name}-id", state
 
     def _password(self, name: str, length: int) -> str:
