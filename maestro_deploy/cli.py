@@ -58,8 +58,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         loaded.settings = parse_settings(loaded.config)
     if loaded.settings.platform == "docker":
         return render_compose(loaded, Path(args.out), Path(args.state))
-    written = write_manifests(manifests(loaded.run()), Path(args.out))
-    print(f"{loaded.name}: wrote {len(written)} Kubernetes objects to {args.out}")
+    written = write_manifests(manifests(loaded.run()), Path(args.out), loaded.settings.kubernetes.namespace)
+    print(f"{loaded.name}: wrote {len(written) - 1} Kubernetes objects and their kustomization.yaml to {args.out}")
     return 0
 
 

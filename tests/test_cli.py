@@ -27,7 +27,7 @@ def test_every_stack_checks(stack, capsys, stack_outputs_file):
 def test_render_writes_objects_as_a_cluster_receives_them(tmp_path):
     out = tmp_path / "staging"
     assert cli.main(["render", "staging", "--out", str(out)]) == 0
-    files = sorted(out.glob("*.yaml"))
+    files = sorted(f for f in out.glob("*.yaml") if f.name != "kustomization.yaml")
     docs = [yaml.safe_load(f.read_text()) for f in files]
     assert {"deployment-engine.yaml", "service-engine.yaml", "namespace-maestro-staging.yaml"} <= {f.name for f in files}
     for doc in docs:
@@ -163,3 +163,22 @@ def test_a_stack_name_too_long_for_the_filesystem_is_a_clear_error(capsys):
     code = cli.main(["check", "y" * 300])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and err.startswith("error: ")
+
+
+@pytest.mark.parametrize("stack", ["staging", "engine-only", "qf-standalone"])
+def test_the_kustomization_lists_every_object_file_and_only_those(tmp_path, stack, stack_outputs_file):
+    out = tmp_path / stack
+    assert cli.main(["render", stack, "--out", str(out), "--stack-outputs", stack_outputs_file]) == 0
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    objects = sorted(f.name for f in out.glob("*.yaml") if f.name != "kustomization.yaml")
+    assert kustomization["resources"] == objects and objects
+    assert kustomization["namespace"] == yaml.safe_load((out / objects[0]).read_text())["metadata"].get("namespace", kustomization["namespace"])
+    assert (kustomization["apiVersion"], kustomization["kind"]) == ("kustomize.config.k8s.io/v1beta1", "Kustomization")
+
+
+def test_a_render_is_the_same_bytes_every_time(tmp_path):
+    """What GitOps users commit changes only when the stack does."""
+    for name in ("a", "b"):
+        cli.main(["render", "staging", "--out", str(tmp_path / name)])
+    for path in (tmp_path / "a").glob("*.yaml"):
+        assert path.read_text() == (tmp_path / "b" / path.name).read_text(), path.name

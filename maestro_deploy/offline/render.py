@@ -49,19 +49,33 @@ def manifest(resource: Registered) -> dict[str, Any]:
         for field in ("data", "stringData"):
             if field in inputs:
                 inputs[field] = {k: MASK for k in rpc.unwrap_rpc_secret(inputs[field])}
-    body = _clean(inputs)
+    body = _sorted(_clean(inputs))
     ordered = {k: body[k] for k in ("apiVersion", "kind", "metadata") if k in body}
     ordered.update({k: v for k, v in body.items() if k not in ordered})
     return ordered
+
+
+def _sorted(value: Any) -> Any:
+    """Keys in order at every level: the program registers concurrently and the mocks hand maps
+    back in no fixed order, and a committed render must not change when nothing did."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def manifests(run: Run) -> list[dict[str, Any]]:
     return [manifest(r) for r in run.registered if is_kubernetes_object(r)]
 
 
-def write_manifests(objects: list[dict[str, Any]], out: Path) -> list[Path]:
-    """One file per object, named by kind and name, so a GitOps diff reads object by object;
-    into a directory this tool owns, replacing its previous render whole (see output_dir)."""
+KUSTOMIZATION = "kustomization.yaml"
+
+
+def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str) -> list[Path]:
+    """One file per object, named by kind and name, so a GitOps diff reads object by object, and a
+    kustomization.yaml that lists exactly them (`kubectl apply -k`, Argo CD, Flux take the directory
+    as it is); into a directory this tool owns, replacing its previous render whole (see output_dir)."""
 
     def write(directory: Path) -> list[Path]:
         written = []
@@ -69,6 +83,13 @@ def write_manifests(objects: list[dict[str, Any]], out: Path) -> list[Path]:
             path = directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
             path.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
             written.append(path)
-        return written
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": namespace,
+            "resources": sorted(p.name for p in written),
+        }
+        (directory / KUSTOMIZATION).write_text(yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8")
+        return written + [directory / KUSTOMIZATION]
 
     return write_owned(out, write)
