@@ -1,9 +1,11 @@
 """Running a Compose export locally: images built once each, with the classic builder, and
 reported built or reused; pinned wheels vendored into a build context once per lock."""
 
+import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from maestro_deploy import local as local_run
@@ -79,3 +81,59 @@ def test_pinned_wheels_are_vendored_once_per_lock(tmp_path, monkeypatch):
     (tmp_path / local_run.VENDOR_LOCK).write_text("pg8000==1.31.7 --hash=sha256:01\n")
     local_run.vendor_wheels(tmp_path)
     assert len(installs) == 2
+
+
+def container(name, status="running", health="healthy", exit_code=0, restart="unless-stopped", product="engine"):
+    state = {"Status": status, "ExitCode": exit_code, "StartedAt": "2026-11-29T20:00:00.000000000Z"}
+    if health:
+        state["Health"] = {"Status": health}
+    return {
+        "Name": f"/maestro-dev-{name}",
+        "State": state,
+        "Config": {"Image": "maestro-reference:dev", "Labels": {"maestro.stack": "dev", "maestro.product": product}},
+        "HostConfig": {"RestartPolicy": {"Name": restart}},
+    }
+
+
+class FakeEngine:
+    """`docker ps` and `docker inspect` of a stack, or a Docker that does not answer."""
+
+    def __init__(self, containers, answers=True):
+        self.containers, self.answers = containers, answers
+
+    def __call__(self, args, check=True, env=None):
+        if not self.answers:
+            raise local_run.LocalRunError("`docker ps` failed: Cannot connect to the Docker daemon")
+        if args[:2] == ["docker", "ps"]:
+            return subprocess.CompletedProcess(args, 0, "\n".join(c["Name"][1:] for c in self.containers), "")
+        assert args[:2] == ["docker", "inspect"]
+        return subprocess.CompletedProcess(args, 0, json.dumps(self.containers), "")
+
+
+@pytest.mark.parametrize(
+    "containers,code,said",
+    [
+        ([container("engine"), container("quality-fabric-runner", "exited", "unhealthy", restart="no", product="quality-fabric")], 0, "dev: all 2 units healthy"),
+        ([container("engine", health="unhealthy"), container("frontend", product="frontend")], 1, "dev: not healthy: engine"),
+        ([container("engine"), container("quality-fabric-runner", "exited", None, exit_code=1, restart="no")], 1, "dev: not healthy: quality-fabric-runner"),
+        ([container("engine", "restarting", "starting")], 1, "dev: not healthy: engine"),
+    ],
+)
+def test_status_says_each_unit_and_exits_by_their_health(monkeypatch, capsys, containers, code, said):
+    from maestro_deploy import cli
+
+    monkeypatch.setattr(local_run, "_run", FakeEngine(containers))
+    assert cli.main(["status", "dev"]) == code
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == said
+    assert "engine                   " in out and "http://api.localhost:8000" in out
+
+
+@pytest.mark.parametrize("engine,message", [(FakeEngine([]), "dev is not running"), (FakeEngine([], answers=False), "Cannot connect to the Docker daemon")])
+def test_status_exits_2_when_the_stack_or_docker_is_not_there(monkeypatch, capsys, engine, message):
+    from maestro_deploy import cli
+
+    monkeypatch.setattr(local_run, "_run", engine)
+    assert cli.main(["status", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error: ") and "Traceback" not in err
