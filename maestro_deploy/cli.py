@@ -226,6 +226,11 @@ def ephemeral_config(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
             if product not in known:
                 raise ConfigError([Problem("--deploy", f"unknown product {product!r}; expected one of: {', '.join(sorted(known))}")])
             components[product] = {**(given.get(product) or {}), **({"version": version} if version else {})}
+        for spec in args.image or []:
+            product, _, image = spec.partition("=")
+            if product not in components or not image:
+                raise ConfigError([Problem("--image", f"expected PRODUCT=IMAGE for a product given with --deploy (got {spec!r})")])
+            components[product]["image"] = image
         words = "-".join(components)
     if args.suites:
         qf["test_suites"] = [s for s in args.suites.split(",") if s]
@@ -352,12 +357,17 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--api-base", help="test this external API base")
     target.add_argument("--deploy", action="append", metavar="PRODUCT[@VERSION]", help="deploy this product as the target (repeat)")
     run.add_argument("--frontend-url", help="with --api-base: the external frontend to test")
+    run.add_argument(
+        "--image", action="append", metavar="PRODUCT=IMAGE", help="a deployed product's image: a candidate build (repeat)"
+    )
     run.add_argument("--from", dest="from_stack", metavar="STACK", help="take product settings (images, env) from this stack")
     run.add_argument("--suites", help="comma-separated test suites (default: the catalog's)")
     run.add_argument("--ttl", default="2h", help="expiry for the reaper (default: %(default)s)")
     run.add_argument("--owner", default=default_owner(), help="the owner tag (default: %(default)s)")
     run.add_argument("--name", help="words for the stack's name (default: the target)")
-    run.add_argument("--results", default="out/ephemeral-results", help="where JUnit XML goes (default: %(default)s)")
+    run.add_argument(
+        "--results", default="out/ephemeral-results", help="where JUnit XML and the stack's name go (default: %(default)s)"
+    )
     run.set_defaults(func=cmd_ephemeral_run)
     listed = eph_sub.add_parser("list", help="live ephemeral stacks with their age and expiry")
     listed.set_defaults(func=cmd_ephemeral_list)

@@ -27,7 +27,7 @@ class FakeDriver:
 
     def __init__(self, junit=PASSING, fail=None, destroy_failures=0):
         self.junit, self.fail = junit, fail or {}
-        self.calls, self.live = [], {}
+        self.calls, self.live, self.deployed = [], {}, {}
         self.destroy_failures = destroy_failures
 
     def _step(self, step, stack):
@@ -39,6 +39,7 @@ class FakeDriver:
             raise fault
 
     def deploy(self, stack, config):
+        self.deployed[stack] = config
         self.live[stack] = config  # half-deployed is still deployed: teardown must find it
         self._step("deploy", stack)
 
@@ -351,3 +352,16 @@ def test_the_docker_driver_writes_its_export_where_render_owns_it_and_removes_al
     assert (tmp_path / ".state" / "qf-test-000001" / "qf-test-000001.generated.json").is_file()
     driver.destroy("qf-test-000001")
     assert not (tmp_path / "qf-test-000001").exists() and not (tmp_path / ".state" / "qf-test-000001").exists()
+
+
+def test_a_candidate_image_is_deployed_and_the_stack_name_is_left_for_cleanup(tmp_path, monkeypatch):
+    """What a CI pipeline does: a candidate image by variable; an always-run step reads the name."""
+    driver = FakeDriver()
+    monkeypatch.setattr(cli, "make_driver", lambda args: driver)
+    argv = ["ephemeral", "run", "--deploy", "engine", "--image", "engine=registry.example.com/maestro-engine:pr-42", "--suites", "unit", "--results", str(tmp_path), "--owner", "ci"]
+    assert cli.main(argv) == 0
+    ((_, name), *_) = driver.calls
+    assert (tmp_path / "stack-name").read_text() == name + "\n"
+    deployed = driver.deployed[name]
+    assert deployed["maestro:components"]["engine"]["image"] == "registry.example.com/maestro-engine:pr-42"
+    assert cli.main(["ephemeral", "run", "--deploy", "engine", "--image", "hive=x:1", "--results", str(tmp_path)]) == 2

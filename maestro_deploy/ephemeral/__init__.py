@@ -157,6 +157,9 @@ def run(
     created = int(clock())
     config = {**config, "maestro:ephemeral": {"owner": owner, "created": created, "expires": created + ttl}}
     verdict = EXIT_INFRASTRUCTURE
+    # Its name, before anything exists: a CI job's always-run cleanup step destroys it by name.
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "stack-name").write_text(name + "\n", encoding="utf-8")
     say(f"{name}: ephemeral stack on {driver.name}, owner {owner}, expires in {ttl // 60} min")
     with signals_interrupt() as disarm:
         try:
