@@ -2,7 +2,7 @@
 
 Every figure comes from fresh processes run here, now, interleaved so that the
 machine's drift hits all of them alike; ratios are of medians from this one run.
-Not a test: it prints figures, and the README quotes them.
+Not a test: it prints figures, and docs/benchmark.md quotes them.
 """
 
 from __future__ import annotations

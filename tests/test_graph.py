@@ -1,4 +1,4 @@
-"""`maestro-deploy graph`: the wiring drawn, and the README's drawings current."""
+"""`maestro-deploy graph`: the wiring drawn, and the drawings in docs/stack-diagrams.md current."""
 
 import re
 
@@ -30,8 +30,8 @@ def test_external_targets_are_external_nodes():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_readme_embeds_each_stacks_current_diagram(stack):
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(rf"<!-- graph: {re.escape(stack)} -->\n```mermaid\n(.*?)```\n", readme, re.S)
-    assert match, f"README.md has no diagram for {stack}; run scripts/readme-graphs"
-    assert match.group(1) == mermaid(stack, stack_env(stack).outputs["wiring"]), "run scripts/readme-graphs"
+def test_the_docs_embed_each_stacks_current_diagram(stack):
+    diagrams = (ROOT / "docs/stack-diagrams.md").read_text()
+    match = re.search(rf"<!-- graph: {re.escape(stack)} -->\n```mermaid\n(.*?)```\n", diagrams, re.S)
+    assert match, f"docs/stack-diagrams.md has no diagram for {stack}; run scripts/diagrams"
+    assert match.group(1) == mermaid(stack, stack_env(stack).outputs["wiring"]), "run scripts/diagrams"

@@ -119,8 +119,8 @@ def test_an_ephemeral_target_with_credentials_is_refused_without_echoing_them(tm
 
 
 def test_the_readme_recipe_for_a_vm_runs(tmp_path, capsys):
-    """`render engine-only --platform docker` is the README's recipe for one product on a VM."""
-    assert "maestro-deploy render <stack> --platform docker --out DIR" in (ROOT / "README.md").read_text()
+    """`render engine-only --platform docker` is the recipe for one product on a VM (docs/recipes.md)."""
+    assert "maestro-deploy render <stack> --platform docker --out DIR" in (ROOT / "docs/recipes.md").read_text()
     assert run(capsys, "render", "engine-only", "--platform", "docker", "--out", str(tmp_path / "o"), "--state", str(tmp_path / "s"))[0] == 0
 
 
