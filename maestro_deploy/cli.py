@@ -121,68 +121,12 @@ def cmd_compose_down(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """What runs of a stack: a line per unit (Docker), or its objects and how to see them (Kubernetes)."""
+    from maestro_deploy.status import docker_status, kubernetes_status
+
     loaded = _load(args)
     if loaded.settings.platform == "docker":
         return docker_status(loaded)
     return kubernetes_status(loaded)
-
-
-def docker_status(loaded: Loaded) -> int:
-    import time
-    from datetime import datetime
-
-    from maestro_components.catalog import load_catalog
-    from maestro_deploy.config.exposure import exposure_of
-    from maestro_deploy.ephemeral import format_age
-    from maestro_deploy.local import stack_status
-
-    units = stack_status(loaded.name)
-    if not units:
-        print(f"error: {loaded.name} is not running on this Docker engine (no container labelled maestro.stack={loaded.name})", file=sys.stderr)
-        return EXIT_INFRASTRUCTURE
-    exposure = exposure_of(loaded.settings)
-    public = {
-        (key if len(d.units) == 1 else f"{key}-{component}"): exposure.public_url(u.public_host, u.port)
-        for key, d in load_catalog().items()
-        for component, u in d.units.items()
-        if u.public_host
-    }
-    print(f"{'PRODUCT':15} {'UNIT':24} {'STATE':12} {'HEALTH':10} {'UP':>8}  {'IMAGE':32} URL")
-    for u in units:
-        started = u.started[:19]
-        try:
-            up = format_age(time.time() - datetime.fromisoformat(started + "+00:00").timestamp()) if u.state == "running" else "-"
-        except ValueError:
-            up = "?"
-        print(f"{u.product:15} {u.unit:24} {u.state:12} {u.health:10} {up:>8}  {u.image:32} {public.get(u.unit, '')}")
-    bad = [u.unit for u in units if not u.ok]
-    print(f"{loaded.name}: " + (f"not healthy: {', '.join(bad)}" if bad else f"all {len(units)} units healthy"))
-    return 1 if bad else 0
-
-
-def kubernetes_status(loaded: Loaded) -> int:
-    """Offline, the objects the stack deploys and the command that shows them live; with a
-    cluster context that answers, their live state too."""
-    import shutil
-    import subprocess
-
-    from maestro_deploy.offline.render import manifests
-
-    namespace = loaded.settings.kubernetes.namespace
-    objects = manifests(loaded.run())
-    kinds = sorted({o["kind"] for o in objects})
-    print(f"{loaded.name}: {len(objects)} objects in namespace {namespace}: " + ", ".join(f"{sum(o['kind'] == k for o in objects)} {k}" for k in kinds))
-    selector = f"app.kubernetes.io/instance={loaded.name}"
-    command = ["kubectl", "get", "-n", namespace, "deployments,jobs,pods,services,ingresses,networkpolicies,pvc", "-l", selector]
-    if loaded.settings.kubernetes.context:
-        command[1:1] = ["--context", loaded.settings.kubernetes.context]
-    print("Their live state: " + " ".join(command))
-    if shutil.which("kubectl") and subprocess.run(["kubectl", "config", "current-context"], capture_output=True).returncode == 0:
-        live = subprocess.run(command, capture_output=True, text=True, timeout=30)
-        print(live.stdout or live.stderr, end="")
-        return 0 if live.returncode == 0 else EXIT_INFRASTRUCTURE
-    print("(no cluster context here: nothing live to show)")
-    return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
