@@ -365,3 +365,14 @@ def test_a_candidate_image_is_deployed_and_the_stack_name_is_left_for_cleanup(tm
     deployed = driver.deployed[name]
     assert deployed["maestro:components"]["engine"]["image"] == "registry.example.com/maestro-engine:pr-42"
     assert cli.main(["ephemeral", "run", "--deploy", "engine", "--image", "hive=x:1", "--results", str(tmp_path)]) == 2
+
+
+def test_results_go_only_into_a_directory_the_tool_owns(tmp_path, monkeypatch, capsys):
+    """`--results /` (as root) must not write into the real root: refused before any stack exists."""
+    driver = FakeDriver()
+    monkeypatch.setattr(cli, "make_driver", lambda args: driver)
+    (tmp_path / "mine.txt").write_text("mine\n")
+    argv = ["ephemeral", "run", "--deploy", "engine", "--suites", "unit", "--results", str(tmp_path), "--owner", "ci"]
+    assert cli.main(argv) == 2
+    assert "--results: " in capsys.readouterr().err and driver.calls == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]

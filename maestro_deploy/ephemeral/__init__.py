@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Protocol
 
 from maestro_deploy.config.errors import ConfigError, Problem
+from maestro_deploy.offline.output_dir import write_owned
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INFRASTRUCTURE = 0, 1, 2
 PREFIX = "qf-"
@@ -158,8 +159,8 @@ def run(
     config = {**config, "maestro:ephemeral": {"owner": owner, "created": created, "expires": created + ttl}}
     verdict = EXIT_INFRASTRUCTURE
     # Its name, before anything exists: a CI job's always-run cleanup step destroys it by name.
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "stack-name").write_text(name + "\n", encoding="utf-8")
+    # The results go only into a directory this tool owns (new, or one it wrote before).
+    report(results, {"stack-name": name + "\n"})
     say(f"{name}: ephemeral stack on {driver.name}, owner {owner}, expires in {ttl // 60} min")
     with signals_interrupt() as disarm:
         try:
@@ -168,8 +169,7 @@ def run(
             driver.wait_healthy(name)
             say(f"{name}: healthy; running quality-fabric's suites")
             junit = driver.run_tests(name)
-            results.mkdir(parents=True, exist_ok=True)
-            (results / "junit.xml").write_text(junit, encoding="utf-8")
+            report(results, {"stack-name": name + "\n", "junit.xml": junit})
             summary = summarize(junit)
             for case, failure in summary.cases:
                 say(f"  {'FAIL' if failure else 'ok  '} {case}" + (f": {failure}" if failure else ""))
@@ -186,6 +186,15 @@ def run(
             disarm()
             verdict = _teardown(driver, name, verdict, say)
     return verdict
+
+
+def report(results: Path, files: dict[str, str]) -> None:
+    def write(directory: Path) -> list[Path]:
+        for file, text in files.items():
+            (directory / file).write_text(text, encoding="utf-8")
+        return [directory / file for file in files]
+
+    write_owned(results, write, key="--results")
 
 
 def _teardown(driver: Driver, name: str, verdict: int, say: Callable[[str], None]) -> int:

@@ -62,8 +62,8 @@ def _claim(out: Path, key: str) -> list[str]:
         raise _refuse(
             key,
             out,
-            "holds files that maestro-deploy did not write; render writes only into a new directory "
-            "or one it rendered into before, so give another",
+            "holds files that maestro-deploy did not write; it writes only into a new directory "
+            "or one it wrote into before, so give another",
         )
     return []
 
