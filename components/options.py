@@ -9,9 +9,9 @@ names its key path instead of a setting silently ignored.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Callable, Literal, Optional, Union
+from typing import Annotated, Callable, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...

@@ -13,7 +13,7 @@ from typing import Any, Union
 
 from maestro_deploy.offline.render import run_stack
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
-from maestro_deploy.testing import Rendered, Workload  # noqa: F401 (the harness's own names)
+from maestro_deploy.testing import Rendered
 
 
 # The public testing API: what a user's tests use, the project's own tests use too.

@@ -11,7 +11,8 @@ from maestro_components.catalog import load_catalog
 
 from maestro_deploy.config.compatibility import Deployed, check
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.config.settings import HTTP_URL, VERSION, Endpoint, StackSettings, matcher
+from maestro_components.options import HTTP_URL, VERSION, matcher
+from maestro_deploy.config.settings import Endpoint, StackSettings
 from maestro_deploy.config.validation import products, warnings
 
 # The rule a URL written in config meets: a URL read from another stack meets it too.

@@ -5,7 +5,7 @@ origin a browser loads this stack's frontend from (which the engine must allow).
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 from urllib.parse import urlsplit
 
 from maestro_components.catalog import load_catalog
@@ -13,7 +13,12 @@ from maestro_components.catalog import load_catalog
 from maestro_deploy.config.settings import Docker, StackSettings
 
 
-def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:  # noqa: F821
+if TYPE_CHECKING:
+    from maestro_components.docker.platform import DockerExposure
+    from maestro_components.kubernetes.service_unit import Exposure
+
+
+def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:
     # Imported here: a platform's module pulls in its Pulumi provider, which `check` never needs.
     if settings.platform == "docker":
         from maestro_components.docker.platform import DockerExposure

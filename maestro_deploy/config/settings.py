@@ -12,31 +12,23 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field
 
-from maestro_components.options import (  # noqa: F401 (the contract's types, re-exported for the tool)
-    HTTP_URL,
+from maestro_components.options import (
     OUTPUT_NAME,
-    PATTERN_MEANING,
     STACK_NAME,
-    VERSION,
-    Build,
-    DatabaseOptions,
     DnsLabel,
     DnsName,
     EngineOptions,
     FrontendOptions,
-    Hostname,
     HiveOptions,
+    Hostname,
     HttpUrlStr,
     IPv4,
     MlPlatformOptions,
-    ProductOptions,
+    ObjectName,
     QualityFabricOptions,
     RegistryOptions,
     SecretValue,
-    Storage,
     Strict,
-    ObjectName,
-    matcher,
 )
 
 

@@ -14,11 +14,18 @@ from maestro_components.quantity import quantity
 
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.config.exposure import frontend_origin
-from maestro_deploy.config.secure_values import SECRET_PATHS, reveal_offline
+from maestro_deploy.config.raw_checks import (
+    NAMESPACE,
+    control_characters,
+    encrypted_plain_keys,
+    holds_secret,
+    plain_secrets,
+)
+from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
-from maestro_deploy.config.settings import PATTERN_MEANING, StackSettings
+from maestro_components.options import PATTERN_MEANING
+from maestro_deploy.config.settings import StackSettings
 
-NAMESPACE = "maestro"
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 # The volumes a stack creates for its products' data: <unit>-data-<n> (PersistentVolumeClaims),
 # maestro-<stack>-<unit>-data-<n> (Docker volumes).
@@ -55,8 +62,8 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     problems: list[Problem] = []
     ours: dict[str, Any] = {}
     raw, secure = reveal_offline(raw)
-    problems.extend(_encrypted_plain_keys(secure))
-    problems.extend(_control_characters(raw))
+    problems.extend(encrypted_plain_keys(secure))
+    problems.extend(control_characters(raw))
     for key, value in raw.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -70,13 +77,13 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     try:
         settings = StackSettings.model_validate(ours)
     except ValidationError as err:
-        problems.extend(_from_pydantic(err, lambda path: _holds_secret(path, secure, secret_keys)))
+        problems.extend(_from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys)))
         raise ConfigError(problems) from None
     if problems:
         # A value with a control character passed its `$` pattern: the checks below would read it.
         raise ConfigError(problems)
     problems.extend(_cross_checks(settings))
-    problems.extend(_plain_secrets(ours, secure, secret_keys))
+    problems.extend(plain_secrets(ours, secure, secret_keys))
     if problems:
         raise ConfigError(problems)
     return settings
@@ -184,22 +191,6 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             yield Problem(
                 "maestro:components.quality-fabric.target.frontend_url",
                 "required by the e2e suite: this stack has no frontend, so name the one to test",
-            )
-
-
-def _plain_secrets(ours: dict[str, Any], secure: set[str], secret_keys: frozenset[str]) -> Iterator[Problem]:
-    for path in SECRET_PATHS:
-        key, _, rest = path.partition(".")
-        value: Any = ours.get(key)
-        for part in rest.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is None:
-            continue
-        full = f"{NAMESPACE}:{path}"
-        if full not in secure and f"{NAMESPACE}:{key}" not in secret_keys:
-            yield Problem(
-                full,
-                f"must be a Pulumi secret, not plain text: pulumi config set --secret --path '{full}' <value>",
             )
 
 
@@ -332,60 +323,6 @@ def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:
         product = getattr(s.components, name)
         if product is not None:
             yield name, field.alias or name, product
-
-
-# Where a value may span lines: PEM blocks, and a plain env var's value (never an env file line).
-MULTILINE = re.compile(r"maestro:(kubernetes\.tls\.(certificate|key)|components\.[^.]+\.env\.[^.]+)")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _control_characters(raw: dict[str, Any]) -> Iterator[Problem]:
-    """A newline or other control character in a name, version, URL or secret: a trailing newline
-    slips past a `$` pattern into an image tag; in a secret, it writes a second line into an env file.
-    The value is never quoted: it may be a secret."""
-
-    def walk(value: Any, path: str) -> Iterator[Problem]:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(k, str) and CONTROL.search(k):
-                    yield Problem(path, "a key holds a control character (such as a newline)")
-                yield from walk(v, f"{path}.{k}" if path else str(k))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                yield from walk(v, f"{path}[{i}]")
-        elif isinstance(value, str) and CONTROL.search(value):
-            allowed = MULTILINE.fullmatch(path) and "\x00" not in value
-            if not allowed:
-                yield Problem(path, "holds a control character (such as a trailing newline), which is not allowed here")
-
-    for key, value in raw.items():
-        if str(key).startswith(f"{NAMESPACE}:"):
-            yield from walk(value, str(key))
-
-
-def _encrypted_plain_keys(secure: set[str]) -> Iterator[Problem]:
-    """`secure:` values under keys that are not secrets: the program would put them in plain
-    env vars and ConfigMaps (and offline, `[secret]` in their place). Provider keys are not ours."""
-    for path in sorted(secure):
-        if path.startswith(f"{NAMESPACE}:") and path.removeprefix(f"{NAMESPACE}:") not in SECRET_PATHS:
-            yield Problem(
-                path,
-                "encrypted, but this key is not a secret: its value would be deployed in plain text; "
-                f"the keys that take a secret are: {', '.join(f'{NAMESPACE}:{p}' for p in SECRET_PATHS)}",
-            )
-
-
-def _holds_secret(path: str, secure: set[str], secret_keys: frozenset[str]) -> bool:
-    """Whether the value at `path` is or contains a secret, or sits where one is expected:
-    its value is then never quoted in an error (a secret set one level too high included)."""
-    short = path.removeprefix(f"{NAMESPACE}:")
-    top = path.split(".", 1)[0].split("[", 1)[0]
-    related = lambda a, b: a == b or a.startswith(b + ".") or b.startswith(a + ".")  # noqa: E731
-    return (
-        top in secret_keys
-        or any(related(short, s) for s in SECRET_PATHS)
-        or any(related(path, s) for s in secure)
-    )
 
 
 def _from_pydantic(err: ValidationError, holds_secret) -> Iterator[Problem]:
