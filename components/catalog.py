@@ -59,6 +59,11 @@ class ProductDefaults(_Strict):
     test_suites: Optional[list[str]] = None
     test_config_path: Optional[str] = None
 
+    def unit_name(self, name: str, component: str) -> str:
+        """A unit is named after the component resource that owns it: `Engine("engine-blue")`'s
+        API is `engine-blue`, quality-fabric's runner `<name>-runner`; two never collide."""
+        return name if len(self.units) == 1 else f"{name}-{component}"
+
 
 @functools.cache
 def load_catalog() -> dict[str, ProductDefaults]:

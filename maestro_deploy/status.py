@@ -13,8 +13,7 @@ def docker_status(loaded: Loaded) -> int:
     import time
     from datetime import datetime
 
-    from maestro_components.catalog import load_catalog
-    from maestro_deploy.config.exposure import exposure_of
+    from maestro_deploy.config.exposure import public_urls
     from maestro_deploy.ephemeral import format_age
     from maestro_deploy.local import stack_status
 
@@ -22,13 +21,7 @@ def docker_status(loaded: Loaded) -> int:
     if not units:
         print(f"error: {loaded.name} is not running on this Docker engine (no container labelled maestro.stack={loaded.name})", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
-    exposure = exposure_of(loaded.settings)
-    public = {
-        (key if len(d.units) == 1 else f"{key}-{component}"): exposure.public_url(u.public_host, u.port)
-        for key, d in load_catalog().items()
-        for component, u in d.units.items()
-        if u.public_host
-    }
+    public = public_urls(loaded.settings)
     print(f"{'PRODUCT':15} {'UNIT':24} {'STATE':12} {'HEALTH':10} {'UP':>8}  {'IMAGE':32} URL")
     for u in units:
         started = u.started[:19]

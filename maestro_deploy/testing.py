@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from pulumi.runtime import rpc
-
-from maestro_deploy.offline.mock_run import SECRET_MASK, Registered, Run, run_program
+from maestro_deploy.offline.compose import labels_of
+from maestro_deploy.offline.mock_run import SECRET_MASK, Registered, Run, reveal, run_program
 from maestro_deploy.offline.render import is_kubernetes_object, manifest, run_stack
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 
@@ -78,10 +77,6 @@ class Unit:
     image: str
     env: dict[str, str]
     secrets: dict[str, str]  # variable -> "[secret]"
-
-
-def _reveal(value: Any) -> tuple[Any, bool]:
-    return (rpc.unwrap_rpc_secret(value), True) if rpc.is_rpc_secret(value) else (value, False)
 
 
 class Rendered:
@@ -149,10 +144,10 @@ class Rendered:
 
     @staticmethod
     def _from_container(container: Registered) -> Unit:
-        labels = {item["label"]: item["value"] for item in container.inputs.get("labels", [])}
+        labels = labels_of(container)
         secret_names = set(filter(None, labels.get("maestro.secret-env", "").split(",")))
-        envs, _ = _reveal(container.inputs.get("envs", []))
-        env = dict(_reveal(entry)[0].split("=", 1) for entry in envs)
+        envs, _ = reveal(container.inputs.get("envs", []))
+        env = dict(reveal(entry)[0].split("=", 1) for entry in envs)
         return Unit(
             name=container.name,
             product=labels.get("maestro.product", ""),

@@ -23,12 +23,6 @@ def merge_resources(defaults: dict[str, dict[str, str]], override) -> dict[str, 
     return merged
 
 
-def unit_name(name: str, component: str, defaults: ProductDefaults) -> str:
-    """A unit is named after the component resource that owns it: `Engine("engine-blue")`'s
-    API is `engine-blue`, quality-fabric's runner `<name>-runner`; two never collide."""
-    return name if len(defaults.units) == 1 else f"{name}-{component}"
-
-
 def unit_from_catalog(
     facts: ProductFacts,
     name: str,
@@ -63,7 +57,7 @@ def unit_from_catalog(
     return ServiceUnit(
         product=facts.key,
         component=component,
-        name=unit_name(name, component, defaults),
+        name=defaults.unit_name(name, component),
         distinct=name != facts.key,
         image=options.image or f"{unit.image}:{version}" + (f"@{options.digest}" if options.digest else ""),
         version=version,

@@ -46,10 +46,22 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
+def public_urls(settings: StackSettings) -> dict[str, str]:
+    """Unit name -> where browsers reach it on this stack's platform, for every unit with a public
+    host, as the tool's program names units (after their product)."""
+    exposure = exposure_of(settings)
+    found = {
+        defaults.unit_name(key, component): exposure.public_url(unit.public_host, unit.port)
+        for key, defaults in load_catalog().items()
+        for component, unit in defaults.units.items()
+        if unit.public_host
+    }
+    return {name: url for name, url in found.items() if url}
+
+
 def frontend_origin(settings: StackSettings) -> Optional[str]:
     """The origin a browser loads this stack's frontend from, when it has one."""
     if settings.components.frontend is None:
         return None
-    web = load_catalog()["frontend"].units["web"]
-    url = exposure_of(settings).public_url(web.public_host, web.port)
+    url = public_urls(settings).get("frontend")
     return origin(url) if url else None

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pulumi.runtime import rpc
 
-from maestro_deploy.offline.mock_run import Registered, Run
+from maestro_deploy.offline.mock_run import Registered, Run, reveal
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -46,14 +45,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _reveal(value: Any) -> tuple[Any, bool]:
-    """(value, whether it was secret). A list with one secret item arrives secret as a whole."""
-    if rpc.is_rpc_secret(value):
-        return rpc.unwrap_rpc_secret(value), True
-    return value, False
-
-
-def _labels(resource: Registered) -> dict[str, str]:
+def labels_of(resource: Registered) -> dict[str, str]:
+    """A Docker resource's labels, as the provider takes them: a list of {label, value}."""
     return {item["label"]: item["value"] for item in resource.inputs.get("labels", [])}
 
 
@@ -70,11 +63,11 @@ def compose_export(run: Run) -> Export:
     export.compose = {
         "services": services,
         "networks": {
-            n.inputs["name"]: {"name": n.inputs["name"], "driver": n.inputs.get("driver", "bridge"), "labels": _labels(n)}
+            n.inputs["name"]: {"name": n.inputs["name"], "driver": n.inputs.get("driver", "bridge"), "labels": labels_of(n)}
             for n in of_type(NETWORK)
         },
     }
-    volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": _labels(v)} for v in sorted(of_type(VOLUME), key=lambda v: v.name)}
+    volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": labels_of(v)} for v in sorted(of_type(VOLUME), key=lambda v: v.name)}
     used = {m.split(":", 1)[0] for s in services.values() for m in s.get("volumes", [])}
     if volumes := {k: v for k, v in volumes.items() if k in used}:
         export.compose["volumes"] = volumes
@@ -92,10 +85,10 @@ def _service(
         service["build"] = {k: build[k] for k in ("context", "dockerfile", "args") if build.get(k)}
     service["container_name"] = i["name"]
     plain, secret = {}, []
-    secret_names = set(filter(None, _labels(c).get(SECRET_ENV_LABEL, "").split(",")))
-    envs, _ = _reveal(i.get("envs", []))
+    secret_names = set(filter(None, labels_of(c).get(SECRET_ENV_LABEL, "").split(",")))
+    envs, _ = reveal(i.get("envs", []))
     for entry in envs:
-        entry, _ = _reveal(entry)
+        entry, _ = reveal(entry)
         key, _, value = entry.partition("=")
         if key in secret_names:
             secret.append(entry)
@@ -109,7 +102,7 @@ def _service(
         service["env_file"] = [env_file]
     if i.get("command"):
         service["command"] = i["command"]
-    service["labels"] = {k: v for k, v in _labels(c).items() if k != SECRET_ENV_LABEL}
+    service["labels"] = {k: v for k, v in labels_of(c).items() if k != SECRET_ENV_LABEL}
     service["networks"] = {n["name"]: {"aliases": n.get("aliases", [])} for n in i["networksAdvanced"]}
     if i.get("ports"):
         service["ports"] = [f"{p['ip']}:{_plain(p['external'])}:{_plain(p['internal'])}" for p in i["ports"]]
@@ -122,9 +115,9 @@ def _service(
             "start_period": hc["startPeriod"],
         }
     mounts = []
-    uploads, all_secret = _reveal(i.get("uploads", []))
+    uploads, all_secret = reveal(i.get("uploads", []))
     for upload in uploads:
-        content, is_secret = _reveal(upload["content"])
+        content, is_secret = reveal(upload["content"])
         is_secret = is_secret or all_secret
         relative = f"{'secrets' if is_secret else 'files'}/{name}{upload['file']}"
         export.files[relative] = (content, 0o644)

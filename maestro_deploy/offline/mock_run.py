@@ -113,6 +113,14 @@ class _RecordingMonitor(MockMonitor):
         return response
 
 
+def reveal(value: Any) -> tuple[Any, bool]:
+    """(value, whether it was secret), for what the program registered. A list with one secret
+    item arrives secret as a whole."""
+    if rpc.is_rpc_secret(value):
+        return rpc.unwrap_rpc_secret(value), True
+    return value, False
+
+
 @dataclass
 class Run:
     registered: list[Registered]

@@ -18,6 +18,7 @@ from maestro_components.products.ml_platform import MlPlatform, MlPlatformArgs
 from maestro_components.products.quality_fabric import QualityFabric, QualityFabricArgs
 from maestro_components.products.registry import Registry, RegistryArgs
 from maestro_components.catalog import load_catalog
+from maestro_components.options import Build
 from maestro_components.products.facts import PRODUCTS
 from maestro_components.unit import Platform
 
@@ -145,11 +146,15 @@ def located(options: T) -> T:
     a component never depends on where the program runs from."""
     update = {}
     if options.build is not None:
-        update["build"] = options.build.model_copy(update={"context": str((PROJECT_ROOT / options.build.context).resolve())})
+        update["build"] = _absolute(options.build)
     database = getattr(options, "database", None)
     if database is not None and database.build is not None:
-        update["database"] = database.model_copy(update={"build": located(database).build})
+        update["database"] = database.model_copy(update={"build": _absolute(database.build)})
     return options.model_copy(update=update) if update else options
+
+
+def _absolute(build: Build) -> Build:
+    return build.model_copy(update={"context": str((PROJECT_ROOT / build.context).resolve())})
 
 
 REPLICAS_BY_SIZE = {"small": 1, "medium": 2, "large": 3}
