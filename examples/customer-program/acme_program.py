@@ -5,16 +5,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.billing import billing
-from maestro_components.kubernetes.platform import KubernetesPlatform
-from maestro_components.kubernetes.service_unit import Exposure
-from maestro_components.options import EngineOptions, FrontendOptions
-from maestro_components.products.deploy import deploy_products
+from maestro_components import EngineOptions, Exposure, FrontendOptions, KubernetesPlatform, deploy_products
 
 NAMESPACE = "acme-apps"
 DOMAIN = "apps.acme.example.com"
 
 
-def main() -> dict:
+def main() -> None:
     provider = k8s.Provider("acme-cluster", context="acme-prod", namespace=NAMESPACE)
     exposure = Exposure(domain=DOMAIN, tls_secret="acme-wildcard-tls", ingress_namespace="ingress-nginx")
     # Acme's namespace exists already and holds other workloads: Maestro neither creates it
@@ -26,9 +23,6 @@ def main() -> dict:
         {"engine": EngineOptions(version="1.2.3", replicas=2), "frontend": FrontendOptions(version="1.1.0")},
         names={"engine": "maestro-engine", "frontend": "maestro-frontend"},
     )
-    engine, frontend = maestro["engine"], maestro["frontend"]
     billing(NAMESPACE, provider)
-    outputs = {"engine_url": engine.public_api_url, "frontend_url": frontend.public_url}
-    for name, value in outputs.items():
-        pulumi.export(name, value)
-    return outputs
+    pulumi.export("engine_url", maestro["engine"].public_api_url)
+    pulumi.export("frontend_url", maestro["frontend"].public_url)
