@@ -26,8 +26,7 @@ _HOME = {
     "MlPlatformArgs": "products.ml_platform",
     "Registry": "products.registry",
     "RegistryArgs": "products.registry",
-    # the wiring table, and the helper that deploys products wired by it
-    "WIRING": "wiring",
+    # a call of the wiring table (maestro_components.wiring.WIRING), and the helper that deploys by it
     "Call": "wiring",
     "deploy_products": "products.deploy",
     # platforms: where the units run, and how browsers reach them
