@@ -28,8 +28,8 @@ from maestro_deploy.config.settings import StackSettings
 
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 # The volumes a stack creates for its products' data: <unit>-data-<n> (PersistentVolumeClaims),
-# maestro-<stack>-<unit>-data-<n> (Docker volumes).
-OWN_VOLUME = re.compile(r"(^|-)(engine-db|ml-platform|registry)-data-[0-9]+$")
+# maestro-<stack>-<unit>-data-<n> (Docker volumes), and for their backups: <unit>-backup.
+OWN_VOLUME = re.compile(r"(^|-)(engine-db|ml-platform|registry)-(data-[0-9]+|backup)$")
 # One variable's value: beyond this, it is a file in the wrong place (a Kubernetes object holds 1 MiB in all).
 MAX_ENV_VALUE = 32 * 1024
 
@@ -158,6 +158,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             if product.autoscaling.min_replicas > product.autoscaling.max_replicas:
                 yield Problem(f"{path}.autoscaling.min_replicas", "must not exceed max_replicas")
     yield from _external_services(c)
+    yield from _backup_problems(s)
     if c.frontend:
         yield from _endpoint_problems("maestro:components.frontend.backend", c.frontend.backend)
     if c.hive:
@@ -263,25 +264,37 @@ def _external_services(c: Any) -> Iterator[Problem]:
     mounted: dict[str, str] = {}
     for key, product in (("ml-platform", c.ml_platform), ("registry", c.registry)):
         storage = product.storage if product else None
-        if storage is None:
-            continue
-        path = f"maestro:components.{key}.storage"
-        if storage.existing:
-            if storage.existing in mounted:
-                yield Problem(
-                    f"{path}.existing",
-                    f"{storage.existing!r} is mounted by {mounted[storage.existing]} already: two products on one "
-                    "volume would write over each other's data",
-                )
-            elif OWN_VOLUME.search(storage.existing):
-                yield Problem(f"{path}.existing", f"{storage.existing!r} is the name of a volume this stack creates for a product")
-            mounted[storage.existing] = key
-        bundled = storage.bundled if storage.bundled is not None else storage.existing is None
-        yield from _exactly_one(path, bundled, storage.existing, "existing")
-        if storage.size is not None and quantity(storage.size) == 0:
-            yield Problem(f"{path}.size", "must be more than 0")
-        if storage.existing and (storage.size or storage.storage_class):
-            yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
+        if storage is not None:
+            yield from _storage_problems(f"maestro:components.{key}.storage", key, storage, mounted)
+
+
+def _backup_problems(s: StackSettings) -> Iterator[Problem]:
+    """The backup claim: as a product's storage, and never a volume a product mounts."""
+    if s.backup is None or s.backup.storage is None:
+        return
+    c = s.components
+    mounted = {p.storage.existing: key for key, p in (("ml-platform", c.ml_platform), ("registry", c.registry)) if p and p.storage and p.storage.existing}
+    yield from _storage_problems("maestro:backup.storage", "the backups", s.backup.storage, mounted)
+
+
+def _storage_problems(path: str, owner: str, storage: Any, mounted: dict[str, str]) -> Iterator[Problem]:
+    """Bundled storage or an existing volume, one owner each (`mounted`: volume -> owner so far)."""
+    if storage.existing:
+        if storage.existing in mounted:
+            yield Problem(
+                f"{path}.existing",
+                f"{storage.existing!r} is mounted by {mounted[storage.existing]} already: two products on one "
+                "volume would write over each other's data",
+            )
+        elif OWN_VOLUME.search(storage.existing):
+            yield Problem(f"{path}.existing", f"{storage.existing!r} is the name of a volume this stack creates for a product")
+        mounted[storage.existing] = owner
+    bundled = storage.bundled if storage.bundled is not None else storage.existing is None
+    yield from _exactly_one(path, bundled, storage.existing, "existing")
+    if storage.size is not None and quantity(storage.size) == 0:
+        yield Problem(f"{path}.size", "must be more than 0")
+    if storage.existing and (storage.size or storage.storage_class):
+        yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
 
 
 def warnings(s: StackSettings) -> list[Problem]:
@@ -303,6 +316,7 @@ def warnings(s: StackSettings) -> list[Problem]:
                 "omitted: the Ingresses name no class, so only a cluster with a default IngressClass serves them",
             )
         )
+    found += _backup_warnings(s)
     frontend = s.components.frontend
     if frontend and frontend.backend and (origin := frontend_origin(s)):
         backend = frontend.backend
@@ -315,6 +329,23 @@ def warnings(s: StackSettings) -> list[Problem]:
             )
         )
     return found
+
+
+def _backup_warnings(s: StackSettings) -> list[Problem]:
+    if s.backup is None:
+        return []
+    if s.platform == "docker":
+        return [
+            Problem(
+                "maestro:backup",
+                "schedules nothing on the docker platform: run `maestro-deploy backup <stack>` (from the host's cron, say)",
+            )
+        ]
+    c = s.components
+    bundled_database = c.engine and (c.engine.database is None or c.engine.database.bundled)
+    if not (bundled_database or c.registry or c.ml_platform):
+        return [Problem("maestro:backup", "schedules nothing: the stack has no bundled database, registry or ml-platform")]
+    return []
 
 
 def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:

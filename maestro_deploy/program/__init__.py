@@ -274,6 +274,10 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         outputs["registry_password"] = registry.password
         versions["registry"] = c.registry.version or catalog["registry"].version
 
+    if settings.backup and settings.platform == "kubernetes":
+        # On Docker, `maestro-deploy backup` takes them (check says so).
+        platform.schedule_backups(settings.backup)
+
     outputs["versions"] = versions
     outputs["wiring"] = describe_wiring(platform.units, lambda unit: platform.endpoints(unit).public_url)
     return {k: v for k, v in outputs.items() if v is not None}
