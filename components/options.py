@@ -15,8 +15,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from maestro_components import grammar
 
-from maestro_components.cron import cron_problem
-
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...
 QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
@@ -292,7 +290,7 @@ class RegistryOptions(ProductOptions):
 
 
 def _schedule(value: str) -> str:
-    if problem := cron_problem(value):
+    if problem := grammar.cron_problem(value):
         raise ValueError(problem)
     return value
 

@@ -12,6 +12,7 @@ from conftest import ROOT
 from cross_checks import pod_template_of
 from harness import render_env, stack_env
 
+from maestro_components import grammar
 from maestro_components.kubernetes.backup import MOUNT, SOURCE, backup_script
 from maestro_components.unit import DataVolume, ServiceUnit
 from maestro_deploy import cli
@@ -238,3 +239,34 @@ def test_the_documented_restores_are_valid_and_may_do_what_the_backups_do():
     database = env.network_rules("engine-db")["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
     assert database.items() <= pods[0]["metadata"]["labels"].items()
     assert "pg_restore --clean --if-exists --single-transaction" in " ".join(pods[0]["spec"]["containers"][0]["command"])
+
+
+# --- the schedule grammar (grammar.cron_problem): what a CronJob takes, and fires on ---
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["17 3 * * *", "*/15 * * * *", "0 3 * * MON-FRI", "0 0 1 jan,jul *", "@hourly", "@midnight", "5 4 * * sun",
+     "0 0 29 2 *", "0 12 ? * 1-5/2", "30 2 31 * *", "0\t0  * * 0"],
+)
+def test_a_schedule_kubernetes_takes_is_taken(schedule):
+    assert grammar.cron_problem(schedule) is None
+
+
+@pytest.mark.parametrize(
+    "schedule, problem",
+    [
+        ("60 * * * *", "minute '60': out of range: 0 to 59"),
+        ("* * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or a macro such as @daily, got 4"),
+        ("0 0 * * 7", "day of week '7': out of range: 0 to 6"),
+        ("0 0 31 4,6,9,11 *", "never fires: none of the months chosen has any of the days of month chosen"),
+        ("@every 1h", "unknown macro '@every 1h'; expected one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly"),
+        ("1-2-3 * * * *", "minute '1-2-3': '1-2-3': one '-' at most"),
+        ("5-1 * * * *", "minute '5-1': '5-1' runs backwards"),
+        ("a * * * *", "minute 'a': 'a' is not a number"),
+        ("0 0 * smarch *", "month 'smarch': 'smarch' is not a number or a name (JAN/FEB/MAR/APR/MAY/JUN/JUL/AUG/SEP/OCT/NOV/DEC)"),
+        ("*/0 * * * *", "minute '*/0': step '0' must be a positive number"),
+        ("", "expected 5 fields (minute hour day-of-month month day-of-week) or a macro such as @daily, got 0"),
+    ],
+)
+def test_a_schedule_kubernetes_refuses_or_that_never_fires_is_named(schedule, problem):
+    assert grammar.cron_problem(schedule) == problem
