@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
+from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
 from maestro_deploy.local import LocalRunError
 from maestro_deploy.offline.mock_run import PROJECT
 from maestro_deploy.config.environment import load_stack_outputs
@@ -19,8 +20,6 @@ from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_pa
 from maestro_deploy.config.validation import parse_settings, products
 from maestro_deploy.safety.redaction import redacted_output, silence_stdout
 
-EXIT_INVALID = 2
-EXIT_INFRASTRUCTURE = 2  # the same code as ephemeral runs give an infrastructure failure
 # How the Pulumi CLI names a stack of this project on a self-managed (file) backend.
 DEFAULT_ORGANIZATION = "organization"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 # 2 when the stack is not running or its platform does not answer, as the other commands.
-from maestro_deploy.ephemeral import EXIT_INFRASTRUCTURE
+from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE
 from maestro_deploy.offline.stack import Loaded
 
 
