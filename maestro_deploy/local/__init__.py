@@ -22,6 +22,9 @@ from typing import Callable, Optional
 # the host's pip, because the image build itself runs with no network (this project's
 # images; a context without this file is built as it is).
 VENDOR_LOCK = "vendor-wheels.lock"
+# How often a wait asks Docker again: each question is one `docker inspect` (tens of ms), and
+# a wait ends at most this long after what it waits for happened.
+POLL_SECONDS = 0.25
 
 
 class Progress:
@@ -114,7 +117,7 @@ class Compose:
             if time.monotonic() > deadline:
                 late = ", ".join(f"{checked[n]} ({s})" for n, s in states.items() if s != "healthy")
                 raise LocalRunError(f"not healthy after {timeout:.0f} s: {late}; see `docker logs <name>`")
-            time.sleep(0.5)
+            time.sleep(POLL_SECONDS)
 
     def wait_task(self, service: str, timeout: float = 300) -> int:
         """The exit code of a task's container, once it has ended."""
@@ -123,7 +126,7 @@ class Compose:
         while _run(["docker", "inspect", "-f", "{{.State.Status}}", name]).stdout.strip() != "exited":
             if time.monotonic() > deadline:
                 raise LocalRunError(f"{name} still running after {timeout:.0f} s")
-            time.sleep(2)
+            time.sleep(POLL_SECONDS)
         return int(_run(["docker", "inspect", "-f", "{{.State.ExitCode}}", name]).stdout.strip())
 
     def logs(self, service: str) -> str:
