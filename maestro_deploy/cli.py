@@ -159,6 +159,19 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     # Generated passwords as the last Compose export made them, where there was one.
     generated = load_generated(Path(args.state), loaded.name) or None
     run = run_loaded(loaded, generated=generated)
+    if args.show_secrets:
+        from maestro_deploy.offline.mock_run import GENERATED_SECRET
+
+        # Without an export, a generated value is the offline stand-in: shown, it would pass for the real one.
+        missing = [k for k, v in run.outputs.items() if GENERATED_SECRET in json.dumps(v)]
+        if missing:
+            raise ConfigError(
+                [
+                    Problem(k, f"does not exist yet: it is generated when {loaded.name} is first brought up "
+                            f"(maestro-deploy compose up {loaded.name}), and {args.state}/ holds no export of it")
+                    for k in missing
+                ]
+            )
     print(json.dumps({name: run.shown_outputs(args.show_secrets)}, indent=2))
     return 0
 
@@ -272,7 +285,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     check.set_defaults(func=cmd_check)
     stack_outputs = "offline values of referenced stacks' outputs: JSON {\"org/project/stack\": {\"engine_url\": ...}}"
-    render = sub.add_parser("render", help="write every Kubernetes object the stack registers (offline preview)")
+    render = sub.add_parser("render", help="write what the stack registers (offline preview): every Kubernetes object, or a Docker stack's compose.yaml")
     render.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     render.add_argument("--out", required=True, help="directory for the YAML files (or compose.yaml)")
     render.add_argument(

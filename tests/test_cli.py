@@ -182,3 +182,23 @@ def test_a_render_is_the_same_bytes_every_time(tmp_path):
         cli.main(["render", "staging", "--out", str(tmp_path / name)])
     for path in (tmp_path / "a").glob("*.yaml"):
         assert path.read_text() == (tmp_path / "b" / path.name).read_text(), path.name
+
+
+def test_outputs_show_secrets_before_the_first_export_says_the_value_does_not_exist_yet(tmp_path, capsys):
+    state = tmp_path / "state"
+    assert cli.main(["outputs", "dev", "--show-secrets", "--state", str(state)]) == 2
+    captured = capsys.readouterr()
+    assert "error: registry_password: does not exist yet" in captured.err
+    assert "placeholder" not in captured.out + captured.err
+    # Once an export made it, the real value is shown.
+    assert cli.main(["render", "dev", "--out", str(tmp_path / "out"), "--state", str(state)]) == 0
+    capsys.readouterr()
+    assert cli.main(["outputs", "dev", "--show-secrets", "--state", str(state)]) == 0
+    (shown,) = json.loads(capsys.readouterr().out).values()
+    assert len(shown["registry_password"]) >= 16 and "placeholder" not in shown["registry_password"]
+
+
+def test_render_s_help_says_it_writes_compose_too(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "every Kubernetes object, or a Docker stack's compose.yaml" in " ".join(capsys.readouterr().out.split())

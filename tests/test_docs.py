@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT
-from doc_blocks import blocks, every_block
+from doc_blocks import blocks, every_block, following_text
+
+from maestro_deploy import cli
 
 from maestro_deploy.testing import render_program
 
@@ -88,3 +91,29 @@ def test_every_python_block_runs_unchanged(document, tmp_path):
         assert ran.returncode == 0, ran.stdout + ran.stderr
         defined = sum(len(re.findall(r"^def test_", b.text, re.M)) for b in python if b.detail in tests)
         assert f"{defined} passed" in ran.stdout, ran.stdout
+
+
+def is_stack(block) -> bool:
+    documents = list(yaml.safe_load_all(block.text))  # every YAML block parses, stack or not
+    return len(documents) == 1 and isinstance(documents[0], dict) and "config" in documents[0]
+
+
+STACK_BLOCKS = [b for b in every_block("yaml") if is_stack(b)]
+
+
+@pytest.mark.parametrize("block", STACK_BLOCKS, ids=lambda b: b.where)
+def test_every_yaml_stack_block_is_a_stack_check_accepts_or_its_documented_error(block, tmp_path, capsys):
+    """A stack in the docs is one `check` accepts; one marked as an error example prints exactly
+    the ```text block that follows it."""
+    path = tmp_path / "Pulumi.doc.yaml"
+    path.write_text(block.text)
+    code = cli.main(["check", str(path), "--stack-outputs", str(ROOT / "tests/corpus/stack-outputs.json")])
+    captured = capsys.readouterr()
+    if block.marker == "error":
+        assert code == 2 and captured.err == following_text(block).text
+    else:
+        assert code == 0, captured.err
+
+
+def test_the_docs_hold_a_stack_to_check():
+    assert any(b.document.name == "README.md" for b in STACK_BLOCKS)
