@@ -26,6 +26,9 @@ _HOME = {
     "MlPlatformArgs": "products.ml_platform",
     "Registry": "products.registry",
     "RegistryArgs": "products.registry",
+    # a call of the wiring table (maestro_components.wiring.WIRING), and the helper that deploys by it
+    "Call": "wiring",
+    "deploy_products": "products.deploy",
     # platforms: where the units run, and how browsers reach them
     "KubernetesPlatform": "kubernetes.platform",
     "Exposure": "kubernetes.service_unit",
