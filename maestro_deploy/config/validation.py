@@ -16,7 +16,7 @@ from maestro_components.quantity import quantity
 from maestro_components.wiring import WIRING, override_of, product_settings
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.config.exposure import browser_calls_elsewhere
+from maestro_deploy.config.exposure import browser_calls_elsewhere, own_callees_recognised
 from maestro_deploy.config.raw_checks import (
     NAMESPACE,
     collect_secrets,
@@ -92,7 +92,7 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     problems.extend(plain_secrets(ours, secure, secret_keys))
     if problems:
         raise ConfigError(problems)
-    return settings
+    return own_callees_recognised(settings)
 
 
 def _cross_checks(s: StackSettings) -> Iterator[Problem]:

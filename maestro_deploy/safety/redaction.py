@@ -137,6 +137,7 @@ def redacted_output(reveal_results: bool = False) -> Iterator[None]:
     """sys.stdout and sys.stderr through the redaction set while it runs: messages (stderr) also
     lose URLs' queries and fragments; results (stdout) are left whole only when the user asked
     for secrets (`outputs --show-secrets`), and even then carry no control character."""
+    REDACTIONS.clear()  # one command, one set: what it reads from now on
     out, err = sys.stdout, sys.stderr
     sys.stdout = _RedactingStream(out, printable if reveal_results else REDACTIONS.redact)
     sys.stderr = _RedactingStream(err, for_messages)
