@@ -236,14 +236,20 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         frontend_url = refs.url(target.frontend_url) if target and target.frontend_url else None
         # The runner is a task: the platform starts it once what it calls is ready.
         calls = [url for url in (api_base, frontend_url) if url is not None]
+        engine_via_public = False
         if api_base is None:
-            api_base, calls = engine.api_url, calls + ["engine"]
+            # Where the platform runs the runner decides which of the engine's URLs it reaches.
+            api_base, calls = platform.task_url(engine.api_url, engine.public_api_url), calls + ["engine"]
+            engine_via_public = api_base != engine.api_url
         if frontend_url is None and frontend is not None:
             # What a browser loads, where there is one: the e2e suite checks CORS from its origin,
             # and calls the API the frontend's config names, as a browser would: both are calls
             # through the public hosts, which the network rules must let out.
             frontend_url, calls = frontend.public_url or frontend.url, calls + ["frontend"]
             calls += [url for url in (frontend.public_url, frontend.api_base) if url is not None]
+        if engine_via_public:
+            # A call through the engine's public host (the frontend's config names the same URL).
+            calls = list(dict.fromkeys(calls + [api_base]))
         fabric = QualityFabric(
             "quality-fabric",
             QualityFabricArgs(
