@@ -1,9 +1,9 @@
 """Running a stack's Compose export on the local Docker engine, for machines without
 the Pulumi CLI: up (and wait until healthy), the task's verdict, down, and what is left.
 
-Everything here shells out to `docker` and `docker-compose` (Debian's v1), both of
-which must be on PATH; every container, network and volume carries the label
-`maestro.stack=<stack>`, which is how leftovers are found.
+Everything here shells out to `docker` and to Compose: `docker compose` (v2, Docker's CLI
+plugin) where it answers, else Debian's `docker-compose` (v1); every container, network and
+volume carries the label `maestro.stack=<stack>`, which is how leftovers are found.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -31,8 +32,11 @@ class Progress:
     def __init__(self, started: Optional[float] = None):
         self.started = started if started is not None else float(os.environ.get("MAESTRO_PROGRESS_START") or time.time())
 
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
     def __call__(self, message: str) -> None:
-        print(f"[{time.time() - self.started:6.1f}s] {message}", flush=True)
+        print(f"[{self.elapsed():6.1f}s] {message}", flush=True)
 
 
 class LocalRunError(Exception):
@@ -52,6 +56,38 @@ def _run(args: list[str], check: bool = True, env: Optional[dict[str, str]] = No
     return result
 
 
+def docker_bytes(args: list[str], stdin: Optional[bytes] = None) -> bytes:
+    """`docker ARGS` with binary input and output (a database dump, a volume's archive)."""
+    if shutil.which("docker") is None:
+        raise LocalRunError("`docker` is not installed: apt-get install -y docker.io")
+    result = subprocess.run(["docker", *args], input=stdin, capture_output=True)
+    if result.returncode != 0:
+        raise LocalRunError(f"`docker {' '.join(args)}` failed: {result.stderr.decode(errors='replace').strip()[-2000:]}")
+    return result.stdout
+
+
+def docker_stream(args: list[str]) -> subprocess.Popen:
+    """`docker ARGS` running on, its output (stderr merged) read line by line (`docker logs -f`)."""
+    if shutil.which("docker") is None:
+        raise LocalRunError("`docker` is not installed: apt-get install -y docker.io")
+    return subprocess.Popen(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+
+
+def inspect_stack(stack: str) -> list[dict]:
+    """`docker inspect` of every container of the stack (running or not); [] when it has none."""
+    names = _run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
+    return json.loads(_run(["docker", "inspect", *names]).stdout) if names else []
+
+
+@lru_cache(maxsize=1)
+def compose_command() -> tuple[str, ...]:
+    """Compose v2 (`docker compose`) where it answers, else v1 (`docker-compose`): v1 has been
+    end-of-life since 2023, yet is what Debian packages."""
+    if shutil.which("docker") and _run(["docker", "compose", "version"], check=False).returncode == 0:
+        return ("docker", "compose")
+    return ("docker-compose",)
+
+
 @dataclass
 class Compose:
     stack: str
@@ -59,7 +95,7 @@ class Compose:
 
     @property
     def base(self) -> list[str]:
-        return ["docker-compose", "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
+        return [*compose_command(), "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
 
     def services(self) -> dict[str, dict]:
         import yaml
@@ -195,11 +231,8 @@ class UnitStatus:
 
 def stack_status(stack: str) -> list[UnitStatus]:
     """Every container of the stack, as Docker sees it now. LocalRunError when Docker does not answer."""
-    names = _run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
-    if not names:
-        return []
     found = []
-    for c in json.loads(_run(["docker", "inspect", *names]).stdout):
+    for c in inspect_stack(stack):
         state, labels = c["State"], c["Config"].get("Labels") or {}
         status = state["Status"] + (f" ({state['ExitCode']})" if state["Status"] == "exited" else "")
         task = (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "no"
