@@ -33,10 +33,13 @@ def dump(unit: Unit) -> bytes:
 
 
 def archive(unit: Unit, path: str) -> bytes:
-    """The volume's files as a tar, read by the unit's own image and user, mounted read-only, with no network."""
+    """The volume's files as a tar, read by the unit's own image and user, mounted read-only, with no
+    network. Its entries are what the volume holds, never the mount point itself: a restore leaves the
+    mount point's owner and mode alone (they may be root's, which the unit's user cannot change)."""
     return docker_bytes(
         ["run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
-         "--user", unit.user, "--entrypoint", "tar", "--volume", f"{unit.volumes[path]}:/data:ro", unit.image, "-C", "/data", "-cf", "-", "."]
+         "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:/data:ro", unit.image,
+         "-c", "cd /data && find . -mindepth 1 -maxdepth 1 -print0 | tar --null -T - -cf -"]
     )
 
 

@@ -83,7 +83,7 @@ def restore_volume(unit: Unit, path: str, archive: bytes) -> None:
     docker_bytes(
         ["run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
          "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:/data", unit.image,
-         "-c", "find /data -mindepth 1 -delete && tar -C /data --no-overwrite-dir -xf -"],
+         "-c", "find /data -mindepth 1 -delete && tar -C /data -xf -"],
         stdin=archive,
     )
 
