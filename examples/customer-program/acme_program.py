@@ -5,17 +5,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.billing import billing
-from maestro_components.kubernetes.platform import KubernetesPlatform
-from maestro_components.kubernetes.service_unit import Exposure
-from maestro_components.options import EngineOptions, FrontendOptions
-from maestro_components.products.engine import Engine, EngineArgs
-from maestro_components.products.frontend import Frontend, FrontendArgs
+from maestro_components import Engine, EngineArgs, EngineOptions, Exposure, Frontend, FrontendArgs, FrontendOptions, KubernetesPlatform
 
 NAMESPACE = "acme-apps"
 DOMAIN = "apps.acme.example.com"
 
 
-def main() -> dict:
+def main() -> None:
     provider = k8s.Provider("acme-cluster", context="acme-prod", namespace=NAMESPACE)
     exposure = Exposure(domain=DOMAIN, tls_secret="acme-wildcard-tls", ingress_namespace="ingress-nginx")
     # Acme's namespace exists already and holds other workloads: Maestro neither creates it
@@ -35,7 +31,5 @@ def main() -> dict:
         FrontendArgs(platform=platform, api_base=engine.public_api_url, backend="maestro-engine", options=FrontendOptions(version="1.1.0")),
     )
     billing(NAMESPACE, provider)
-    outputs = {"engine_url": engine.public_api_url, "frontend_url": frontend.public_url}
-    for name, value in outputs.items():
-        pulumi.export(name, value)
-    return outputs
+    pulumi.export("engine_url", engine.public_api_url)
+    pulumi.export("frontend_url", frontend.public_url)

@@ -11,12 +11,16 @@ from maestro_components.catalog import load_catalog
 
 from maestro_deploy.config.compatibility import Deployed, check
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_components.options import HTTP_URL, VERSION, matcher
+from maestro_components.grammar import url_problem
+from maestro_components.options import VERSION, matcher
 from maestro_deploy.config.settings import Endpoint, StackSettings
 from maestro_deploy.config.validation import products, warnings
 
 # The rule a URL written in config meets: a URL read from another stack meets it too.
-is_http_url = matcher(HTTP_URL)
+def is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and url_problem(value) is None
+
+
 is_version = matcher(VERSION)
 
 
@@ -41,12 +45,11 @@ def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]
     """`--stack-outputs FILE`: {"org/project/stack": {"engine_url": "https://..."}}."""
     if path is None:
         return None
+    from maestro_deploy.safety.files import read_user_file
+
+    text = read_user_file(Path(path), "--stack-outputs file")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([Problem(path, "no such file (--stack-outputs)")]) from None
-    except OSError as err:
-        raise ConfigError([Problem(path, f"cannot read it (--stack-outputs): {err.strerror or err}")]) from None
+        data = json.loads(text)
     except RecursionError:
         raise ConfigError([Problem(path, "nested too deeply to be stack outputs (--stack-outputs)")]) from None
     except ValueError as err:

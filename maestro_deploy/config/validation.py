@@ -16,10 +16,12 @@ from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.config.exposure import frontend_origin
 from maestro_deploy.config.raw_checks import (
     NAMESPACE,
+    collect_secrets,
     control_characters,
     encrypted_plain_keys,
     holds_secret,
     plain_secrets,
+    secrets_in_plain_fields,
 )
 from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
@@ -61,9 +63,11 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     """
     problems: list[Problem] = []
     ours: dict[str, Any] = {}
+    secrets = collect_secrets(raw)
     raw, secure = reveal_offline(raw)
     problems.extend(encrypted_plain_keys(secure))
-    problems.extend(control_characters(raw))
+    controlled = list(control_characters(raw))
+    problems.extend(controlled)
     for key, value in raw.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -77,11 +81,15 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     try:
         settings = StackSettings.model_validate(ours)
     except ValidationError as err:
-        problems.extend(_from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys)))
+        # A value with a control character in it is said so once, not again as a bad value.
+        said = {p.path for p in controlled}
+        found = _from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys))
+        problems.extend(p for p in found if p.path not in said)
         raise ConfigError(problems) from None
     if problems:
         # A value with a control character passed its `$` pattern: the checks below would read it.
         raise ConfigError(problems)
+    problems.extend(secrets_in_plain_fields(raw, secrets))
     problems.extend(_cross_checks(settings))
     problems.extend(plain_secrets(ours, secure, secret_keys))
     if problems:
@@ -143,13 +151,6 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         for name, value in product.env.items():
             if len(value.encode()) > MAX_ENV_VALUE:
                 yield Problem(f"{path}.env.{name}", f"{len(value.encode())} bytes; at most {MAX_ENV_VALUE // 1024} KiB in one variable")
-        templates = getattr(product, "templates_path", None)
-        if templates and "://" in templates and "@" in templates.split("://", 1)[1].split("/", 1)[0]:
-            yield Problem(
-                f"{path}.templates_path",
-                "holds credentials in its URL, which would be deployed and shown in plain text (env, outputs, "
-                "graph); give a URL without them, with the credentials in the image's git configuration",
-            )
         if product.image and product.digest:
             yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
         if product.autoscaling:
