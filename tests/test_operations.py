@@ -99,7 +99,8 @@ def test_a_backup_dumps_the_database_inside_its_container_and_reads_volumes_read
     assert path.name.startswith("dev-") and path.name.endswith("Z")
     assert stat.S_IMODE(path.stat().st_mode) == 0o700
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.iterdir()} == {
-        "engine-db.dump": 0o600, "registry--data-packages.tar": 0o600, "manifest.json": 0o600
+        "engine-db.dump": 0o600, "registry--data-packages.tar": 0o600, "manifest.json": 0o600,
+        ".maestro-deploy-output.json": 0o644,  # the confined writer's record of what it wrote
     }
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["stack"] == "dev" and manifest["versions"] == {"engine": "1.0.0", "quality-fabric": "1.0.0", "registry": "1.0.0"}
@@ -148,15 +149,19 @@ def test_restore_puts_each_part_back_with_its_readers_stopped(docker, tmp_path, 
     assert "restored engine-db.dump into engine-db" in out and "restarted engine" in out
 
 
-def test_a_damaged_backup_is_refused_naming_the_part_before_anything_is_touched(docker, tmp_path, capsys):
+@pytest.mark.parametrize("damage", ["r+b", "ab", "wb"])  # a byte changed, bytes added, the file emptied
+def test_a_damaged_backup_is_refused_naming_the_part_before_anything_is_touched(docker, tmp_path, capsys, damage):
     path = take(tmp_path, capsys, docker)
-    with open(path / "registry--data-packages.tar", "r+b") as f:
+    with open(path / "registry--data-packages.tar", damage) as f:
         f.write(b"X")
     fake = docker(dev())
     assert cli.main(["restore", "dev", str(path)]) == 2
     err = capsys.readouterr().err
     assert "registry--data-packages.tar: does not match its size and sha256" in err and "engine-db.dump" not in err
     assert fake.touched() == []
+    (path / "engine-db.dump").unlink()
+    assert cli.main(["restore", "dev", str(path)]) == 2
+    assert "engine-db.dump: no such part of a backup" in capsys.readouterr().err
 
 
 def test_another_stacks_backup_is_refused_unless_forced(docker, tmp_path, capsys):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from maestro_deploy.local import LocalRunError, docker_bytes
 from maestro_deploy.operate.parts import Part, Unit, parts_of, running_units
+from maestro_deploy.safety.files import File, claim
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -74,25 +75,16 @@ def manifest(stack: str, created: datetime, found: dict[str, Unit], parts: list[
 
 
 def write_backup(parent: Path, name: str, files: dict[str, bytes]) -> Path:
-    """`parent/name`, owner-only, holding `files`, or nothing: written as `.name.partial`, each file
-    synced, then renamed whole. The one place a backup touches the filesystem."""
-    parent.mkdir(parents=True, exist_ok=True)
+    """`parent/name`, owner-only, holding `files`, or nothing: written through the confined writer
+    into `.name.partial`, then renamed whole."""
     final, temporary = parent / name, parent / f".{name}.partial"
     if final.exists() or temporary.exists():
         raise PartFailed(f"{final} already exists")
+    parent.mkdir(parents=True, exist_ok=True)
     os.mkdir(temporary, 0o700)
     try:
-        directory = os.open(temporary, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        try:
-            for file, content in files.items():
-                fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
-                with os.fdopen(fd, "wb") as out:
-                    out.write(content)
-                    out.flush()
-                    os.fsync(out.fileno())
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        # Secret: a dump holds whatever the users stored, written as it is, owner-only.
+        claim(temporary, key="--to").replace({file: File(content, mode=0o600, secret=True) for file, content in files.items()})
         os.rename(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Callable
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.local import LocalRunError, _run, docker_bytes
 from maestro_deploy.operate.backup import MANIFEST, FORMAT, PartFailed
+from maestro_deploy.safety.files import read_user_file
 from maestro_deploy.operate.parts import DATABASE, Part, Unit, readers_of, running_units
 
 # A part's file is a plain name inside the backup: never a path out of it.
@@ -27,32 +27,32 @@ FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
 HEALTHY_WITHIN = 120  # seconds for the restarted units to become healthy again
 
 
-def _read(backup: Path, name: str) -> bytes:
-    """A file of the backup, never through a symbolic link."""
-    try:
-        fd = os.open(backup / name, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as err:
-        raise ConfigError([Problem(str(backup / name), f"cannot be read: {err.strerror}")]) from None
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
-
-
 def verified(backup: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The manifest and every part's content, once each matches its size and SHA-256; else exit 2 naming it."""
     if not backup.is_dir():
         raise ConfigError([Problem(str(backup), "is not a backup directory (maestro-deploy backup prints one)")])
     try:
-        described = json.loads(_read(backup, MANIFEST))
+        described = json.loads(read_user_file(backup / MANIFEST, "backup manifest"))
         parts = described["parts"]
         assert described["format"] == FORMAT and isinstance(described["stack"], str) and isinstance(parts, list)
-        assert all(isinstance(p, dict) and FILE_NAME.match(str(p["file"])) and p["file"] != MANIFEST for p in parts)
+        assert all(
+            isinstance(p, dict) and FILE_NAME.match(str(p["file"])) and p["file"] != MANIFEST
+            and isinstance(p["size"], int) and isinstance(p["sha256"], str)
+            for p in parts
+        )
     except (ValueError, KeyError, TypeError, AssertionError):
         raise ConfigError([Problem(str(backup / MANIFEST), "is not a manifest this tool wrote")]) from None
     data, problems = {}, []
+    damaged = "does not match its size and sha256 in manifest.json: the backup is damaged; nothing was restored"
     for part in parts:
-        content = _read(backup, part["file"])
-        if len(content) != part.get("size") or hashlib.sha256(content).hexdigest() != part.get("sha256"):
-            problems.append(Problem(str(backup / part["file"]), "does not match its size and sha256 in manifest.json: the backup is damaged; nothing was restored"))
+        try:
+            # No more than the manifest says it holds: a bigger file is damaged, and never read whole.
+            content = read_user_file(backup / part["file"], "part of a backup", cap=part["size"])
+        except ConfigError as err:
+            problems += [Problem(str(backup / part["file"]), damaged if "larger than" in p.message else p.message) for p in err.problems]
+            continue
+        if len(content) != part["size"] or hashlib.sha256(content).hexdigest() != part["sha256"]:
+            problems.append(Problem(str(backup / part["file"]), damaged))
         data[part["file"]] = content
     if problems:
         raise ConfigError(problems)
