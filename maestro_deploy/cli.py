@@ -85,10 +85,15 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     upgrade = (out / "compose.yaml").is_file() and bool(inspect_stack(name))
     if upgrade:
         previous.keep()
-    write_compose(loaded, out, Path(args.state))
-    compose = Compose(name, out)
-    progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
-    compose.build_images(progress)
+    try:
+        write_compose(loaded, out, Path(args.state))
+        compose = Compose(name, out)
+        progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
+        compose.build_images(progress)
+    except BaseException:
+        if upgrade:
+            previous.restore()  # nothing was started: the running export stays where it was
+        raise
     before = compose.container_ids() if upgrade else {}
     try:
         compose.up()
@@ -108,8 +113,9 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
             return 1
         failed_at = progress.elapsed()
         previous.put_back()
-        Compose(name, out).up()
-        wait_for(Compose(name, out), changed)
+        restored = Compose(name, out)
+        restored.up()
+        wait_for(restored, [s for s in changed if s in restored.services()])
         print(
             f"error: rolled back: {', '.join(changed)} as before, every unit healthy, in {progress.elapsed() - failed_at:.1f} s; "
             f"the export that failed is in {previous.failed}",

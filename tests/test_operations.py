@@ -262,3 +262,7 @@ def test_the_previous_export_is_kept_whole_and_put_back(tmp_path):
     previous.put_back()
     assert (out / "secrets" / "engine.env").read_text() == "old" and stat.S_IMODE((out / "secrets" / "engine.env").stat().st_mode) == 0o400
     assert (previous.failed / "secrets" / "engine.env").read_text() == "new" and not previous.path.exists()
+    previous.keep()
+    (out / "half-written").mkdir(parents=True)
+    previous.restore()  # a render that failed: the export that runs is where it was
+    assert (out / "secrets" / "engine.env").read_text() == "old" and not (out / "half-written").exists()

@@ -61,6 +61,11 @@ class Previous:
         shutil.rmtree(self.path, ignore_errors=True)
         os.rename(self.out, self.path)
 
+    def restore(self) -> None:
+        """Back in its place, before anything new was started: whatever was written of the new one goes."""
+        shutil.rmtree(self.out, ignore_errors=True)
+        os.rename(self.path, self.out)
+
     def put_back(self) -> None:
         """The previous export in its place again, the one that failed beside it."""
         shutil.rmtree(self.failed, ignore_errors=True)
