@@ -180,7 +180,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     try:
         path = take_backup(loaded.name, Path(args.to))
     except PartFailed as err:
-        print(f"error: backup failed, nothing written: {without_userinfo(str(err))}", file=sys.stderr)
+        print(f"error: backup failed, nothing written: {err}", file=sys.stderr)
         return 1
     print(f"{loaded.name}: backed up to")
     print(path)
@@ -196,7 +196,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     try:
         restore(loaded.name, Path(args.path), args.force, print)
     except PartFailed as err:
-        print(f"error: restore failed: {without_userinfo(str(err))}", file=sys.stderr)
+        print(f"error: restore failed: {err}", file=sys.stderr)
         return 1
     print(f"{loaded.name}: restored from {args.path}")
     return 0

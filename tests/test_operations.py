@@ -94,7 +94,7 @@ def test_a_backup_dumps_the_database_inside_its_container_and_reads_volumes_read
     path = take(tmp_path, capsys, lambda installed: None)
     assert ["exec", "maestro-dev-engine-db", "pg_dump", "--format=custom", "--username", "maestro", "--dbname", "maestro"] in fake.calls
     (run,) = [c for c in fake.calls if c[0] == "run"]
-    assert "maestro-dev-registry-data-0:/data:ro" in run and ["--network", "none"] == run[run.index("--network"):run.index("--network") + 2]
+    assert "maestro-dev-registry-data-0:/maestro-volume:ro,nocopy" in run and ["--network", "none"] == run[run.index("--network"):run.index("--network") + 2]
     assert not any("reports" in " ".join(c) for c in fake.calls)  # a task's reports are not data
     assert path.name.startswith("dev-") and path.name.endswith("Z")
     assert stat.S_IMODE(path.stat().st_mode) == 0o700
@@ -144,7 +144,7 @@ def test_restore_puts_each_part_back_with_its_readers_stopped(docker, tmp_path, 
         fake.touched()[4],
         ["start", "maestro-dev-registry"],
     ]
-    assert "maestro-dev-registry-data-0:/data" in fake.touched()[4]
+    assert "maestro-dev-registry-data-0:/maestro-volume:nocopy" in fake.touched()[4]
     out = capsys.readouterr().out
     assert "restored engine-db.dump into engine-db" in out and "restarted engine" in out
 
@@ -266,3 +266,11 @@ def test_the_previous_export_is_kept_whole_and_put_back(tmp_path):
     (out / "half-written").mkdir(parents=True)
     previous.restore()  # a render that failed: the export that runs is where it was
     assert (out / "secrets" / "engine.env").read_text() == "old" and not (out / "half-written").exists()
+
+
+def test_a_restore_that_fails_starts_the_readers_again_and_exits_1(docker, tmp_path, capsys):
+    path = take(tmp_path, capsys, docker)
+    fake = docker(dev(), fail="pg_restore")
+    assert cli.main(["restore", "dev", str(path)]) == 1
+    assert "error: restore failed: engine-db.dump: `docker exec` failed" in capsys.readouterr().err
+    assert fake.touched()[-1] == ["start", "maestro-dev-engine"]

@@ -20,6 +20,9 @@ from maestro_deploy.operate.parts import Part, Unit, parts_of, running_units
 from maestro_deploy.safety.files import File, claim
 
 MANIFEST = "manifest.json"
+# Where a throwaway container mounts a unit's volume: a path no image has, and `nocopy`, so that
+# Docker never copies an image's files into the volume (nor its owner onto the volume's root).
+MOUNT = "/maestro-volume"
 FORMAT = 1
 
 
@@ -39,8 +42,8 @@ def archive(unit: Unit, path: str) -> bytes:
     mount point's owner and mode alone (they may be root's, which the unit's user cannot change)."""
     return docker_bytes(
         ["run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
-         "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:/data:ro", unit.image,
-         "-c", "cd /data && find . -mindepth 1 -maxdepth 1 -print0 | tar --null -T - -cf -"]
+         "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:{MOUNT}:ro,nocopy", unit.image,
+         "-c", f"cd {MOUNT} && find . -mindepth 1 -maxdepth 1 -print0 | tar --null -T - -cf -"]
     )
 
 

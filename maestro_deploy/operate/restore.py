@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.local import LocalRunError, _run, docker_bytes
-from maestro_deploy.operate.backup import MANIFEST, FORMAT, PartFailed
+from maestro_deploy.operate.backup import FORMAT, MANIFEST, MOUNT, PartFailed
 from maestro_deploy.safety.files import read_user_file
 from maestro_deploy.operate.parts import DATABASE, Part, Unit, readers_of, running_units
 
@@ -82,8 +82,8 @@ def restore_volume(unit: Unit, path: str, archive: bytes) -> None:
     """The volume's files replaced by the archive's, by the unit's own image and user, with no network."""
     docker_bytes(
         ["run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
-         "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:/data", unit.image,
-         "-c", "find /data -mindepth 1 -delete && tar -C /data -xf -"],
+         "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:{MOUNT}:nocopy", unit.image,
+         "-c", f"find {MOUNT} -mindepth 1 -delete && tar -C {MOUNT} -xf -"],
         stdin=archive,
     )
 
