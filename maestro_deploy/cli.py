@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Optional
@@ -95,6 +96,7 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
             previous.restore()  # nothing was started: the running export stays where it was
         raise
     before = compose.container_ids() if upgrade else {}
+    started = time.monotonic()
     try:
         compose.up()
         refused = None
@@ -104,7 +106,7 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     changed = changed_units(before, compose.container_ids())
     progress(f"containers started; replaced: {', '.join(changed) or 'none'}" if upgrade else "containers started")
     try:
-        wait_for(compose, changed, progress)
+        wait_for(compose, changed, progress, started)
         if refused:
             raise refused
     except NeverHealthy as err:

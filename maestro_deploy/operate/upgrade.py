@@ -73,11 +73,14 @@ class Previous:
         os.rename(self.path, self.out)
 
 
-def wait_for(compose: Compose, services: list[str], progress: Optional[Callable[[str], None]] = None) -> None:
+def wait_for(
+    compose: Compose, services: list[str], progress: Optional[Callable[[str], None]] = None, started: Optional[float] = None
+) -> None:
     """Until each service is healthy; NeverHealthy for the first one Docker calls unhealthy or
-    whose deadline passes. A service without a health check counts as healthy when running."""
+    whose deadline passes, counted from `started` (time.monotonic() when its container was
+    started). A service without a health check counts as healthy when running."""
     specs = compose.services()
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     waiting = {s: health_deadline(specs[s]) for s in services if specs[s].get("restart") != "no"}
     while waiting:
         for service, deadline in sorted(waiting.items()):
