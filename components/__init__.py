@@ -26,6 +26,9 @@ _HOME = {
     "MlPlatformArgs": "products.ml_platform",
     "Registry": "products.registry",
     "RegistryArgs": "products.registry",
+    # a call of the wiring table (maestro_components.wiring.WIRING), and the helper that deploys by it
+    "Call": "wiring",
+    "deploy_products": "products.deploy",
     # platforms: where the units run, and how browsers reach them
     "KubernetesPlatform": "kubernetes.platform",
     "Exposure": "kubernetes.service_unit",
@@ -44,10 +47,12 @@ _HOME = {
     "Amounts": "options",
     "Autoscaling": "options",
     "Build": "options",
+    "BackupOptions": "options",
     # the contract between a product and a platform, and the catalog's defaults
     "ServiceUnit": "unit",
     "Platform": "unit",
     "Endpoints": "unit",
+    "Dump": "unit",
     "load_catalog": "catalog",
 }
 

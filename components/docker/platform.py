@@ -73,11 +73,10 @@ class DockerPlatform:
         return f"{unit.public_host}.{self.exposure.domain}"
 
     def on_host_network(self, unit: ServiceUnit) -> bool:
-        """A task that calls public URLs on loopback (quality-fabric's runner testing what a browser
-        loads) runs in the host's network namespace, where `localhost:<port>` is the published unit:
-        it then sees the stack exactly as a browser on this machine does, origins included."""
-        loopback = f"http://localhost:"
-        return unit.kind == "task" and any(isinstance(c, str) and c.startswith(loopback) for c in unit.calls)
+        """On loopback a task (quality-fabric's runner, testing what a browser loads) runs in the host's
+        network namespace, where `localhost:<port>` is the published unit: it sees the stack exactly
+        as a browser on this machine does, origins included, and reaches units on their public URLs."""
+        return unit.kind == "task" and self.exposure.on_loopback
 
     def task_url(self, internal_url: str, public_url: Optional[str]) -> str:
         """Where a task reaches a unit: its public URL when tasks that test public URLs run on the

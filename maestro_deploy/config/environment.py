@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from maestro_components.catalog import load_catalog
+from maestro_components.wiring import WIRING, override_of
 
 from maestro_deploy.config.compatibility import Deployed, check
 from maestro_deploy.config.errors import ConfigError, Problem
@@ -25,20 +26,12 @@ is_version = matcher(VERSION)
 
 
 def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:
-    """(key path, endpoint, product key it serves or None) of every stack reference."""
-    c = s.components
-    found: list[tuple[str, Optional[Endpoint], Optional[str]]] = []
-    if c.frontend:
-        found.append(("maestro:components.frontend.backend", c.frontend.backend, "engine"))
-    if c.hive:
-        found.append(("maestro:components.hive.engine", c.hive.engine, "engine"))
-    if c.quality_fabric and c.quality_fabric.target:
-        target = c.quality_fabric.target
-        found.append(("maestro:components.quality-fabric.target.api_base", target.api_base, None))
-        found.append(("maestro:components.quality-fabric.target.frontend_url", target.frontend_url, None))
-    for path, endpoint, serves in found:
+    """(key path, endpoint, product key it serves or None) of every stack reference; the
+    product only where the caller is built against its API (see the wiring table)."""
+    for call in WIRING:
+        endpoint = override_of(s.components, call)
         if endpoint is not None and endpoint.stack:
-            yield path, endpoint, serves
+            yield f"maestro:components.{call.setting}", endpoint, call.callee if call.versioned else None
 
 
 def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]]]:

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field
 
 from maestro_components.options import (
     OUTPUT_NAME,
+    BackupOptions,
     STACK_NAME,
     DnsLabel,
     DnsName,
@@ -154,3 +155,9 @@ class StackSettings(Strict):
     docker: Optional[Docker] = Field(None, description="The docker platform's settings; omitted: the defaults.")
     ephemeral: Optional[Ephemeral] = Field(None, description="Set by `maestro-deploy ephemeral run` only.")
     components: Components
+    # Last: the keys an unknown key's error suggests keep the order they had before it.
+    backup: Optional[BackupOptions] = Field(
+        None,
+        description="Scheduled backups of the database, the registry's packages and ml-platform's artifacts: Kubernetes "
+        "only (CronJobs); on Docker, `maestro-deploy backup` takes them.",
+    )
