@@ -213,8 +213,11 @@ def test_logs_of_one_unit_and_of_all(docker, monkeypatch, capsys):
 def test_logs_on_kubernetes_print_the_kubectl_command(capsys):
     assert cli.main(["logs", "staging", "engine", "--follow"]) == 0
     assert capsys.readouterr().out.strip() == (
-        "kubectl logs -n maestro-staging -l maestro.dev/unit=engine --all-containers --prefix --tail=-1 --max-log-requests 20 --follow"
+        "kubectl logs -n maestro-staging -l app.kubernetes.io/instance=staging,maestro.dev/unit=engine "
+        "--all-containers --prefix --tail=-1 --max-log-requests 20 --follow"
     )
+    assert cli.main(["logs", "staging", "--since", "1h"]) == 0
+    assert "-l app.kubernetes.io/instance=staging,app.kubernetes.io/part-of=maestro " in capsys.readouterr().out
 
 
 def test_an_upgrades_deadline_comes_from_each_units_health_check():

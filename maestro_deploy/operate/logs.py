@@ -59,7 +59,8 @@ def docker_logs(stack: str, unit: Optional[str], follow: bool, since: Optional[s
 
 
 def kubectl_logs(namespace: str, stack: str, unit: Optional[str], follow: bool, since: Optional[str], context: Optional[str]) -> str:
-    selector = f"{UNIT_LABEL}={unit}" if unit else f"app.kubernetes.io/instance={stack},app.kubernetes.io/part-of=maestro"
+    # The stack's label too: stacks may share a namespace, and their units have the same names.
+    selector = f"app.kubernetes.io/instance={stack}" + (f",{UNIT_LABEL}={unit}" if unit else ",app.kubernetes.io/part-of=maestro")
     words = ["kubectl", "logs"] + (["--context", context] if context else []) + ["-n", namespace, "-l", selector]
     words += ["--all-containers", "--prefix", "--tail=-1", "--max-log-requests", "20"]
     return " ".join(words + (["--follow"] if follow else []) + (["--since", since] if since else []))
