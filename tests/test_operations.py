@@ -12,8 +12,6 @@ import pytest
 
 from maestro_deploy import cli
 from maestro_deploy import local as local_run
-from maestro_deploy.operate import backup as backup_module
-from maestro_deploy.operate import logs as logs_module
 from maestro_deploy.operate import restore as restore_module
 
 DUMP, ARCHIVE = b"PGDMP\x00custom dump", b"registry files as tar"
@@ -59,7 +57,8 @@ class FakeDocker:
             return subprocess.CompletedProcess(args, 0, json.dumps(self.containers), "")
         return subprocess.CompletedProcess(args, 0, "", "")
 
-    def bytes(self, args, stdin=None):
+    def bytes(self, args, stdin, env):
+        args = args[1:]  # after `docker`
         self.calls.append(args)
         if self.fail and self.fail in args:
             raise local_run.LocalRunError(f"`docker {args[0]}` failed: no space left on device")
@@ -74,10 +73,8 @@ def docker(monkeypatch):
     def install(containers, fail=None):
         fake = FakeDocker(containers, fail)
         monkeypatch.setattr(local_run, "_run", fake.run)
-        monkeypatch.setattr(restore_module, "_run", fake.run)
-        monkeypatch.setattr(backup_module, "docker_bytes", fake.bytes)
-        monkeypatch.setattr(restore_module, "docker_bytes", fake.bytes)
-        monkeypatch.setattr(restore_module, "wait_healthy", lambda stack, names: None)
+        monkeypatch.setattr(local_run, "_run_bytes", fake.bytes)
+        monkeypatch.setattr(restore_module, "wait_healthy", lambda daemon, stack, names: None)
         return fake
 
     return install
@@ -199,7 +196,7 @@ def test_logs_of_one_unit_and_of_all(docker, monkeypatch, capsys):
         def wait(self):
             return 0
 
-    monkeypatch.setattr(logs_module, "docker_stream", Process)
+    monkeypatch.setattr(local_run.Daemon, "stream", lambda daemon, args: Process(args[1:]))
     assert cli.main(["logs", "dev", "engine-db", "--since", "10m"]) == 0
     assert asked == [["logs", "--since", "10m", "maestro-dev-engine-db"]]
     assert capsys.readouterr().out == "a line of maestro-dev-engine-db\n"
@@ -232,6 +229,8 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
     from maestro_deploy.operate import upgrade
 
     class Fake:
+        daemon = None
+
         def services(self):
             hc = {"interval": "5s", "timeout": "3s", "retries": 3, "start_period": "60s"}
             return {"engine": {"container_name": "maestro-dev-engine", "healthcheck": hc, "restart": "unless-stopped"},
@@ -241,7 +240,7 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
             return "".join(f"line {i}\n" for i in range(50))
 
     states = {"maestro-dev-engine": "unhealthy", "maestro-dev-hive": "healthy"}
-    monkeypatch.setattr(upgrade, "_health", states.get)
+    monkeypatch.setattr(upgrade, "_health", lambda daemon, container: states[container])
     with pytest.raises(upgrade.NeverHealthy) as raised:
         upgrade.wait_for(Fake(), ["engine", "hive"])
     message = str(raised.value)

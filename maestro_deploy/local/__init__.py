@@ -3,7 +3,9 @@ the Pulumi CLI: up (and wait until healthy), the task's verdict, down, and what 
 
 Everything here shells out to `docker` and to Compose: `docker compose` (v2, Docker's CLI
 plugin) where it answers, else Debian's `docker-compose` (v1); every container, network and
-volume carries the label `maestro.stack=<stack>`, which is how leftovers are found.
+volume carries the label `maestro.stack=<stack>`, which is how leftovers are found. Every one of
+those commands goes through `Daemon` (`run`, `run_bytes`, `stream`), to the daemon the stack names
+(`maestro:docker.host`): never, in silence, to whichever daemon this machine's environment points at.
 """
 
 from __future__ import annotations
@@ -56,46 +58,81 @@ def _run(args: list[str], check: bool = True, env: Optional[dict[str, str]] = No
     return result
 
 
-def docker_bytes(args: list[str], stdin: Optional[bytes] = None) -> bytes:
-    """`docker ARGS` with binary input and output (a database dump, a volume's archive)."""
-    if shutil.which("docker") is None:
-        raise LocalRunError("`docker` is not installed: apt-get install -y docker.io")
-    result = subprocess.run(["docker", *args], input=stdin, capture_output=True)
+def _run_bytes(args: list[str], stdin: Optional[bytes], env: dict[str, str]) -> bytes:
+    if shutil.which(args[0]) is None:
+        raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io")
+    result = subprocess.run(args, input=stdin, capture_output=True, env=env)
     if result.returncode != 0:
-        raise LocalRunError(f"`docker {' '.join(args)}` failed: {result.stderr.decode(errors='replace').strip()[-2000:]}")
+        raise LocalRunError(f"`{' '.join(args)}` failed: {result.stderr.decode(errors='replace').strip()[-2000:]}")
     return result.stdout
 
 
-def docker_stream(args: list[str]) -> subprocess.Popen:
-    """`docker ARGS` running on, its output (stderr merged) read line by line (`docker logs -f`)."""
-    if shutil.which("docker") is None:
-        raise LocalRunError("`docker` is not installed: apt-get install -y docker.io")
-    return subprocess.Popen(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-
-
-def inspect_stack(stack: str) -> list[dict]:
-    """`docker inspect` of every container of the stack (running or not); [] when it has none."""
-    names = _run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
-    return json.loads(_run(["docker", "inspect", *names]).stdout) if names else []
-
-
-@lru_cache(maxsize=1)
-def compose_command() -> tuple[str, ...]:
+def compose_command(daemon: Optional["Daemon"] = None) -> tuple[str, ...]:
     """Compose v2 (`docker compose`) where it answers, else v1 (`docker-compose`): v1 has been
-    end-of-life since 2023, yet is what Debian packages."""
-    if shutil.which("docker") and _run(["docker", "compose", "version"], check=False).returncode == 0:
+    end-of-life since 2023, yet is what Debian packages. Asked once per PATH and daemon."""
+    return _compose_on(os.environ.get("PATH", ""), daemon or Daemon())
+
+
+@lru_cache(maxsize=8)
+def _compose_on(path: str, daemon: "Daemon") -> tuple[str, ...]:
+    if shutil.which("docker", path=path) and daemon.run(["docker", "compose", "version"], check=False).returncode == 0:
         return ("docker", "compose")
     return ("docker-compose",)
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """The Docker daemon a stack runs on: `docker` and `docker-compose` reach it through
+    DOCKER_HOST, which both honour. Without a host, the environment's DOCKER_HOST or the
+    local daemon, as `maestro:docker.host` documents."""
+
+    host: Optional[str] = None
+
+    def environment(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+        env = {**os.environ, **(extra or {})}
+        if self.host:
+            env["DOCKER_HOST"] = self.host
+            env.pop("DOCKER_CONTEXT", None)  # a context would name a daemon of its own
+        return env
+
+    def run(self, args: list[str], check: bool = True, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+        """`docker ...` or `docker-compose ...` on this daemon; LocalRunError when it fails and `check`."""
+        return _run(args, check=check, env=self.environment(env))
+
+    def run_bytes(self, args: list[str], stdin: Optional[bytes] = None) -> bytes:
+        """`docker ...` with binary input and output (a database dump, a volume's archive)."""
+        return _run_bytes(args, stdin, self.environment())
+
+    def stream(self, args: list[str]) -> subprocess.Popen:
+        """`docker ...` running on, its output (stderr merged) read line by line (`docker logs -f`)."""
+        if shutil.which(args[0]) is None:
+            raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io")
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=self.environment())
+
+    def __str__(self) -> str:
+        return self.host or os.environ.get("DOCKER_HOST") or "the local Docker daemon"
+
+
+def daemon_of(settings) -> Daemon:
+    """The daemon of a Docker stack (`StackSettings`): its `maestro:docker.host`."""
+    return Daemon(settings.docker.host if settings.docker else None)
+
+
+def inspect_stack(stack: str, daemon: Daemon = Daemon()) -> list[dict]:
+    """`docker inspect` of every container of the stack (running or not); [] when it has none."""
+    names = daemon.run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
+    return json.loads(daemon.run(["docker", "inspect", *names]).stdout) if names else []
 
 
 @dataclass
 class Compose:
     stack: str
     directory: Path
+    daemon: Daemon = Daemon()
 
     @property
     def base(self) -> list[str]:
-        return [*compose_command(), "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
+        return [*compose_command(self.daemon), "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
 
     def services(self) -> dict[str, dict]:
         import yaml
@@ -109,23 +146,23 @@ class Compose:
         for image, build in builds.items():
             context = Path(build["context"])
             vendor_wheels(context)
-            before = _image_id(image)
+            before = _image_id(self.daemon, image)
             args = ["docker", "build", "-q", "-t", image]
             if build.get("dockerfile"):
                 args += ["-f", str(context / build["dockerfile"])]
             for key, value in (build.get("args") or {}).items():
                 args += ["--build-arg", f"{key}={value}"]
-            _run(args + [str(context)], env={**os.environ, "DOCKER_BUILDKIT": "0"})
-            progress(f"image {image} {'reused (unchanged)' if _image_id(image) == before else 'built'}")
+            self.daemon.run(args + [str(context)], env={"DOCKER_BUILDKIT": "0"})
+            progress(f"image {image} {'reused (unchanged)' if _image_id(self.daemon, image) == before else 'built'}")
 
     def up(self) -> None:
-        _run(self.base + ["up", "-d", "--remove-orphans"])
+        self.daemon.run(self.base + ["up", "-d", "--remove-orphans"])
 
     def container_ids(self) -> dict[str, str]:
         """Service -> the id of its container: a re-run that changes nothing keeps every one."""
         ids = {}
         for service, spec in self.services().items():
-            found = _run(["docker", "inspect", "-f", "{{.Id}}", spec["container_name"]], check=False)
+            found = self.daemon.run(["docker", "inspect", "-f", "{{.Id}}", spec["container_name"]], check=False)
             ids[service] = found.stdout.strip() if found.returncode == 0 else ""
         return ids
 
@@ -140,7 +177,7 @@ class Compose:
         deadline = time.monotonic() + timeout
         told: set[str] = set()
         while True:
-            states = {name: _health(container) for name, container in checked.items()}
+            states = {name: _health(self.daemon, container) for name, container in checked.items()}
             for name in sorted(n for n, state in states.items() if state == "healthy" and n not in told):
                 told.add(name)
                 if progress:
@@ -156,18 +193,18 @@ class Compose:
         """The exit code of a task's container, once it has ended."""
         name = self.services()[service]["container_name"]
         deadline = time.monotonic() + timeout
-        while _run(["docker", "inspect", "-f", "{{.State.Status}}", name]).stdout.strip() != "exited":
+        while self.daemon.run(["docker", "inspect", "-f", "{{.State.Status}}", name]).stdout.strip() != "exited":
             if time.monotonic() > deadline:
                 raise LocalRunError(f"{name} still running after {timeout:.0f} s")
             time.sleep(2)
-        return int(_run(["docker", "inspect", "-f", "{{.State.ExitCode}}", name]).stdout.strip())
+        return int(self.daemon.run(["docker", "inspect", "-f", "{{.State.ExitCode}}", name]).stdout.strip())
 
     def logs(self, service: str) -> str:
-        return _run(self.base + ["logs", "--no-color", service], check=False).stdout
+        return self.daemon.run(self.base + ["logs", "--no-color", service], check=False).stdout
 
     def down(self, delete_data: bool) -> None:
         """Remove containers and the network; named volumes (data) only when asked."""
-        _run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
+        self.daemon.run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
 
 
 def vendor_wheels(context: Path) -> None:
@@ -187,26 +224,26 @@ def vendor_wheels(context: Path) -> None:
     shutil.copyfile(lock, stamp)
 
 
-def _image_id(image: str) -> str:
-    result = _run(["docker", "image", "inspect", "-f", "{{.Id}}", image], check=False)
+def _image_id(daemon: Daemon, image: str) -> str:
+    result = daemon.run(["docker", "image", "inspect", "-f", "{{.Id}}", image], check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-def _health(container: str) -> str:
-    result = _run(["docker", "inspect", "-f", "{{json .State}}", container], check=False)
+def _health(daemon: Daemon, container: str) -> str:
+    result = daemon.run(["docker", "inspect", "-f", "{{json .State}}", container], check=False)
     if result.returncode != 0:
         return "missing"
     state = json.loads(result.stdout)
     return (state.get("Health") or {}).get("Status") or state.get("Status", "unknown")
 
 
-def leftovers(stack: str) -> dict[str, list[str]]:
+def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
     """Containers, networks and volumes labelled with the stack: empty after a full teardown."""
     label = f"label=maestro.stack={stack}"
     found = {
-        "containers": _run(["docker", "ps", "-a", "--filter", label, "--format", "{{.Names}}"]).stdout.split(),
-        "networks": _run(["docker", "network", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
-        "volumes": _run(["docker", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
+        "containers": daemon.run(["docker", "ps", "-a", "--filter", label, "--format", "{{.Names}}"]).stdout.split(),
+        "networks": daemon.run(["docker", "network", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
+        "volumes": daemon.run(["docker", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
     }
     return {kind: names for kind, names in found.items() if names}
 
@@ -229,10 +266,10 @@ class UnitStatus:
         return self.state == "running" and self.health in ("healthy", "none")
 
 
-def stack_status(stack: str) -> list[UnitStatus]:
+def stack_status(stack: str, daemon: Daemon = Daemon()) -> list[UnitStatus]:
     """Every container of the stack, as Docker sees it now. LocalRunError when Docker does not answer."""
     found = []
-    for c in inspect_stack(stack):
+    for c in inspect_stack(stack, daemon):
         state, labels = c["State"], c["Config"].get("Labels") or {}
         status = state["Status"] + (f" ({state['ExitCode']})" if state["Status"] == "exited" else "")
         task = (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "no"

@@ -15,7 +15,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from maestro_deploy.local import LocalRunError, docker_bytes
+from maestro_deploy.local import Daemon, LocalRunError
 from maestro_deploy.operate.parts import Part, Unit, parts_of, running_units
 from maestro_deploy.safety.files import File, claim
 
@@ -30,27 +30,27 @@ class PartFailed(Exception):
     """A part could not be read: nothing of the backup is left behind."""
 
 
-def dump(unit: Unit) -> bytes:
+def dump(daemon: Daemon, unit: Unit) -> bytes:
     user, database = unit.env.get("POSTGRES_USER", "postgres"), unit.env.get("POSTGRES_DB", "postgres")
     # Over the container's own socket, which trusts local users: no password is needed or kept.
-    return docker_bytes(["exec", unit.container, "pg_dump", "--format=custom", "--username", user, "--dbname", database])
+    return daemon.run_bytes(["docker", "exec", unit.container, "pg_dump", "--format=custom", "--username", user, "--dbname", database])
 
 
-def archive(unit: Unit, path: str) -> bytes:
+def archive(daemon: Daemon, unit: Unit, path: str) -> bytes:
     """The volume's files as a tar, read by the unit's own image and user, mounted read-only, with no
     network. Its entries are what the volume holds, never the mount point itself: a restore leaves the
     mount point's owner and mode alone (they may be root's, which the unit's user cannot change)."""
-    return docker_bytes(
-        ["run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
+    return daemon.run_bytes(
+        ["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
          "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:{MOUNT}:ro,nocopy", unit.image,
          "-c", f"cd {MOUNT} && find . -mindepth 1 -maxdepth 1 -print0 | tar --null -T - -cf -"]
     )
 
 
-def read_part(found: dict[str, Unit], part: Part) -> bytes:
+def read_part(daemon: Daemon, found: dict[str, Unit], part: Part) -> bytes:
     unit = found[part.unit]
     try:
-        return dump(unit) if part.kind == "postgresql" else archive(unit, part.path)
+        return dump(daemon, unit) if part.kind == "postgresql" else archive(daemon, unit, part.path)
     except LocalRunError as err:
         raise PartFailed(f"{part.name}: {err}") from None
 
@@ -95,12 +95,12 @@ def write_backup(parent: Path, name: str, files: dict[str, bytes]) -> Path:
     return final
 
 
-def take_backup(stack: str, to: Path) -> Path:
+def take_backup(stack: str, to: Path, daemon: Daemon) -> Path:
     """The backup's directory. ConfigError (exit 2) when the stack is not running, PartFailed (exit 1)."""
-    found = running_units(stack)
+    found = running_units(stack, daemon)
     parts = parts_of(found)
     created = datetime.now(timezone.utc)
-    data = {part.name: read_part(found, part) for part in parts}
+    data = {part.name: read_part(daemon, found, part) for part in parts}
     described = manifest(stack, created, found, parts, data)
     files = {**data, MANIFEST: (json.dumps(described, indent=2) + "\n").encode()}
     return write_backup(to, f"{stack}-{created.strftime('%Y%m%dT%H%M%SZ')}", files)

@@ -11,7 +11,7 @@ import threading
 from typing import Optional
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.local import docker_stream
+from maestro_deploy.local import Daemon
 from maestro_deploy.operate.parts import units
 
 DURATION = re.compile(r"^([0-9]+[hms])+$")  # what both `docker logs --since` and `kubectl logs --since` take
@@ -27,8 +27,8 @@ def since_of(given: Optional[str]) -> Optional[str]:
 UNIT_LABEL = "maestro.dev/unit"
 
 
-def docker_logs(stack: str, unit: Optional[str], follow: bool, since: Optional[str]) -> int:
-    found = units(stack)
+def docker_logs(stack: str, unit: Optional[str], follow: bool, since: Optional[str], daemon: Daemon) -> int:
+    found = units(stack, daemon)
     if not found:
         raise ConfigError([Problem(stack, "has no container on this Docker engine: it is not up")])
     if unit is not None and unit not in found:
@@ -39,7 +39,7 @@ def docker_logs(stack: str, unit: Optional[str], follow: bool, since: Optional[s
     lock = threading.Lock()
 
     def relay(name: str, container: str) -> int:
-        process = docker_stream(["logs", *options, container])
+        process = daemon.stream(["docker", "logs", *options, container])
         for line in process.stdout:
             with lock:
                 sys.stdout.write(line if unit else f"{name:<{width}} | {line}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.local import inspect_stack, project
+from maestro_deploy.local import Daemon, inspect_stack, project
 
 DATABASE = "database"  # the bundled PostgreSQL's maestro.component label
 
@@ -38,9 +38,9 @@ class Part:
     path: Optional[str] = None  # a volume's mount path in its unit
 
 
-def units(stack: str) -> dict[str, Unit]:
+def units(stack: str, daemon: Daemon) -> dict[str, Unit]:
     found = {}
-    for c in inspect_stack(stack):
+    for c in inspect_stack(stack, daemon):
         labels = c["Config"].get("Labels") or {}
         name = c["Name"].lstrip("/").removeprefix(f"{project(stack)}-")
         found[name] = Unit(
@@ -63,9 +63,9 @@ def units(stack: str) -> dict[str, Unit]:
     return found
 
 
-def running_units(stack: str) -> dict[str, Unit]:
+def running_units(stack: str, daemon: Daemon) -> dict[str, Unit]:
     """The stack's units, every service among them running; else exit 2 saying which is not."""
-    found = units(stack)
+    found = units(stack, daemon)
     if not found:
         raise ConfigError([Problem(stack, "is not running on this Docker engine (no container has its label): bring it up first")])
     stopped = sorted(u.name for u in found.values() if not u.task and not u.running)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.local import LocalRunError, _run, docker_bytes
+from maestro_deploy.local import Daemon, LocalRunError, stack_status
 from maestro_deploy.operate.backup import FORMAT, MANIFEST, MOUNT, PartFailed
 from maestro_deploy.safety.files import read_user_file
 from maestro_deploy.operate.parts import DATABASE, Part, Unit, readers_of, running_units
@@ -59,41 +59,39 @@ def verified(backup: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return described, data
 
 
-def _stop(units: list[Unit]) -> None:
+def _stop(daemon: Daemon, units: list[Unit]) -> None:
     if units:
-        _run(["docker", "stop", *[u.container for u in units]])
+        daemon.run(["docker", "stop", *[u.container for u in units]])
 
 
-def _start(units: list[Unit]) -> None:
+def _start(daemon: Daemon, units: list[Unit]) -> None:
     if units:
-        _run(["docker", "start", *[u.container for u in units]])
+        daemon.run(["docker", "start", *[u.container for u in units]])
 
 
-def restore_database(unit: Unit, dump: bytes) -> None:
+def restore_database(daemon: Daemon, unit: Unit, dump: bytes) -> None:
     user, database = unit.env.get("POSTGRES_USER", "postgres"), unit.env.get("POSTGRES_DB", "postgres")
-    docker_bytes(
-        ["exec", "-i", unit.container, "pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
+    daemon.run_bytes(
+        ["docker", "exec", "-i", unit.container, "pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
          "--username", user, "--dbname", database],
         stdin=dump,
     )
 
 
-def restore_volume(unit: Unit, path: str, archive: bytes) -> None:
+def restore_volume(daemon: Daemon, unit: Unit, path: str, archive: bytes) -> None:
     """The volume's files replaced by the archive's, by the unit's own image and user, with no network."""
-    docker_bytes(
-        ["run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
+    daemon.run_bytes(
+        ["docker", "run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
          "--user", unit.user, "--entrypoint", "sh", "--volume", f"{unit.volumes[path]}:{MOUNT}:nocopy", unit.image,
          "-c", f"find {MOUNT} -mindepth 1 -delete && tar -C {MOUNT} -xf -"],
         stdin=archive,
     )
 
 
-def wait_healthy(stack: str, names: set[str], seconds: float = HEALTHY_WITHIN) -> None:
-    from maestro_deploy.local import stack_status
-
+def wait_healthy(daemon: Daemon, stack: str, names: set[str], seconds: float = HEALTHY_WITHIN) -> None:
     deadline = time.monotonic() + seconds
     while True:
-        late = sorted(s.unit for s in stack_status(stack) if s.unit in names and not s.ok)
+        late = sorted(s.unit for s in stack_status(stack, daemon) if s.unit in names and not s.ok)
         if not late:
             return
         if time.monotonic() > deadline:
@@ -101,25 +99,25 @@ def wait_healthy(stack: str, names: set[str], seconds: float = HEALTHY_WITHIN) -
         time.sleep(0.5)
 
 
-def restore(stack: str, backup: Path, force: bool, say: Callable[[str], None]) -> None:
+def restore(stack: str, backup: Path, force: bool, daemon: Daemon, say: Callable[[str], None]) -> None:
     described, data = verified(backup)
     if described["stack"] != stack and not force:
         raise ConfigError([Problem(str(backup), f"is a backup of stack {described['stack']!r}, not {stack!r}; add --force to restore it into {stack}")])
-    found = running_units(stack)
+    found = running_units(stack, daemon)
     parts = [targeted(found, backup, entry, stack) for entry in described["parts"]]
     for part in parts:
         unit, readers = found[part.unit], readers_of(found, part)
-        _stop(readers)
+        _stop(daemon, readers)
         try:
             if part.kind == "postgresql":
-                restore_database(unit, data[part.name])
+                restore_database(daemon, unit, data[part.name])
             else:
-                restore_volume(unit, part.path, data[part.name])
+                restore_volume(daemon, unit, part.path, data[part.name])
         except LocalRunError as err:
             raise PartFailed(f"{part.name}: {err}") from None
         finally:
-            _start(readers)
-        wait_healthy(stack, {u.name for u in readers} | {unit.name})
+            _start(daemon, readers)
+        wait_healthy(daemon, stack, {u.name for u in readers} | {unit.name})
         what = "the database, in one transaction" if part.kind == "postgresql" else f"the files of {part.path}"
         say(f"restored {part.name} into {unit.name} ({what}, {len(data[part.name])} bytes); restarted {', '.join(u.name for u in readers)}")
 

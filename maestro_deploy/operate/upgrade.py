@@ -84,7 +84,7 @@ def wait_for(
     waiting = {s: health_deadline(specs[s]) for s in services if specs[s].get("restart") != "no"}
     while waiting:
         for service, deadline in sorted(waiting.items()):
-            state = _health(specs[service]["container_name"])
+            state = _health(compose.daemon, specs[service]["container_name"])
             if state in ("healthy", "running"):
                 del waiting[service]
                 if progress:
