@@ -159,6 +159,10 @@ def test_on_docker_the_key_schedules_nothing_and_says_so(tmp_path, capsys):
     code, out = check(tmp_path, capsys, 'config:\n  maestro:platform: docker\n  maestro:components: {engine: {}}\n  maestro:backup: {schedule: "@daily", keep: 3}\n')
     assert code == 0
     assert "warning: maestro:backup: schedules nothing on the docker platform: run `maestro-deploy backup <stack>`" in out.err
+    # And under `pulumi up`: the warning, and nothing scheduled.
+    docker = render_env({"maestro:platform": "docker", "maestro:components": {"engine": {}}, "maestro:backup": NIGHTLY})
+    assert docker.objects == [] and docker.registered("maestro:kubernetes:Backups") == []
+    assert any(w.startswith("maestro:backup: schedules nothing on the docker platform") for w in docker.run.warnings)
 
 
 def test_a_stack_with_nothing_to_back_up_is_told(tmp_path, capsys):

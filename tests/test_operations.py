@@ -72,8 +72,8 @@ class FakeDocker:
 def docker(monkeypatch):
     def install(containers, fail=None):
         fake = FakeDocker(containers, fail)
-        monkeypatch.setattr(local_run, "_run", fake.run)
-        monkeypatch.setattr(local_run, "_run_bytes", fake.bytes)
+        monkeypatch.setattr(local_run.daemon, "_run", fake.run)
+        monkeypatch.setattr(local_run.daemon, "_run_bytes", fake.bytes)
         monkeypatch.setattr(restore_module, "wait_healthy", lambda daemon, stack, names: None)
         return fake
 
@@ -240,7 +240,7 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
             return "".join(f"line {i}\n" for i in range(50))
 
     states = {"maestro-dev-engine": "unhealthy", "maestro-dev-hive": "healthy"}
-    monkeypatch.setattr(upgrade, "_health", lambda daemon, container: states[container])
+    monkeypatch.setattr(upgrade, "health", lambda daemon, container: states[container])
     with pytest.raises(upgrade.NeverHealthy) as raised:
         upgrade.wait_for(Fake(), ["engine", "hive"])
     message = str(raised.value)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from maestro_deploy.local import Compose, LocalRunError, _health
+from maestro_deploy.local import Compose, LocalRunError, health
 
 LOG_LINES = 20  # of the unit that failed, in the error
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -84,7 +84,7 @@ def wait_for(
     waiting = {s: health_deadline(specs[s]) for s in services if specs[s].get("restart") != "no"}
     while waiting:
         for service, deadline in sorted(waiting.items()):
-            state = _health(compose.daemon, specs[service]["container_name"])
+            state = health(compose.daemon, specs[service]["container_name"])
             if state in ("healthy", "running"):
                 del waiting[service]
                 if progress:
