@@ -90,6 +90,10 @@ class KubernetesPlatform:
         public = self.exposure.public_url(unit.public_host, unit.port) if unit.public_host else None
         return Endpoints(internal_url=internal, public_url=public)
 
+    def task_url(self, internal_url: str, public_url: Optional[str]) -> str:
+        """A Job reaches a unit through its Service, as every pod does."""
+        return internal_url
+
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
         self.units.append(unit)
         component = KubernetesServiceUnit(
