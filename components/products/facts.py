@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# What the stack's OTLP endpoint sets on every product (maestro:observability.otlp_endpoint).
+OTEL_ENV = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"})
+
+
 @dataclass(frozen=True)
 class ProductFacts:
     key: str  # the product's key in a stack's components and in the catalog
@@ -16,6 +20,10 @@ class ProductFacts:
     wired_env: frozenset[str]
     # Its data sits on one ReadWriteOnce volume: one replica, no autoscaling.
     single_replica: bool = False
+
+    def __post_init__(self):
+        # Every product is wired to the stack's OTLP collector alike.
+        object.__setattr__(self, "wired_env", self.wired_env | OTEL_ENV)
 
 
 ENGINE = ProductFacts(

@@ -25,6 +25,7 @@ from maestro_components.options import (
     IPv4,
     MlPlatformOptions,
     ObjectName,
+    Observability,
     QualityFabricOptions,
     RegistryOptions,
     SecretValue,
@@ -134,6 +135,10 @@ class Docker(Strict):
     )
 
 
+# The observability keys that configure one platform only (otlp_endpoint serves every platform).
+OBSERVABILITY_PLATFORM = {"metrics": "docker", "service_monitors": "kubernetes", "prometheus_namespace": "kubernetes"}
+
+
 class Ephemeral(Strict):
     """Written by `maestro-deploy ephemeral run`: a throwaway stack that is torn down after
     its tests and that nothing protects, so that teardown is complete."""
@@ -153,4 +158,7 @@ class StackSettings(Strict):
     kubernetes: Optional[Kubernetes] = None
     docker: Optional[Docker] = Field(None, description="The docker platform's settings; omitted: the defaults.")
     ephemeral: Optional[Ephemeral] = Field(None, description="Set by `maestro-deploy ephemeral run` only.")
+    observability: Optional[Observability] = Field(
+        None, description="Metrics and traces: a bundled Prometheus (Docker), ServiceMonitors (Kubernetes), an OTLP collector."
+    )
     components: Components

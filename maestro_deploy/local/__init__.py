@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from maestro_deploy.local.debian import VendoringError, vendor_debs
+
 # Pinned pure-Python wheels that a build context wants in its site-packages/: installed by
 # the host's pip, because the image build itself runs with no network (this project's
 # images; a context without this file is built as it is).
@@ -73,6 +75,10 @@ class Compose:
         for image, build in builds.items():
             context = Path(build["context"])
             vendor_wheels(context)
+            try:
+                vendor_debs(context)
+            except VendoringError as err:
+                raise LocalRunError(str(err)) from None
             before = _image_id(image)
             args = ["docker", "build", "-q", "-t", image]
             if build.get("dockerfile"):

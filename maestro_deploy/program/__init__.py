@@ -18,6 +18,7 @@ from maestro_components.products.ml_platform import MlPlatform, MlPlatformArgs
 from maestro_components.products.quality_fabric import QualityFabric, QualityFabricArgs
 from maestro_components.products.registry import Registry, RegistryArgs
 from maestro_components.catalog import load_catalog
+from maestro_components.prometheus import Prometheus, PrometheusArgs
 from maestro_components.options import Build
 from maestro_components.products.facts import PRODUCTS
 from maestro_components.unit import Platform
@@ -109,6 +110,7 @@ def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, 
         # A throwaway stack protects nothing, so that its teardown is complete.
         protect_data=settings.ephemeral is None,
         labels=labels,
+        observability=settings.observability,
     )
 
 
@@ -129,6 +131,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
         protect_data=settings.ephemeral is None,
         labels=labels,
         create_namespace=k.create_namespace,
+        observability=settings.observability,
     )
     if tls and tls.certificate:
         platform.tls_from(tls.certificate, tls.key)
@@ -171,6 +174,14 @@ def with_size_defaults(settings: StackSettings) -> StackSettings:
     }
     components = settings.components.model_copy(update=updates)
     return settings.model_copy(update={"components": components})
+
+
+def observed(stack: str, settings: StackSettings, platform: Platform, outputs: dict[str, Any]) -> None:
+    """A Prometheus of the stack's own, last: it scrapes every unit deployed before it."""
+    o = settings.observability
+    if o and o.metrics and o.metrics.bundled:
+        prometheus = Prometheus("prometheus", PrometheusArgs(platform=platform, stack=stack, options=located(o.metrics)))
+        outputs["prometheus_url"] = prometheus.public_url or prometheus.url
 
 
 def build(stack: str, settings: StackSettings) -> dict[str, Any]:
@@ -274,6 +285,7 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         outputs["registry_password"] = registry.password
         versions["registry"] = c.registry.version or catalog["registry"].version
 
+    observed(stack, settings, platform, outputs)
     outputs["versions"] = versions
     outputs["wiring"] = describe_wiring(platform.units, lambda unit: platform.endpoints(unit).public_url)
     return {k: v for k, v in outputs.items() if v is not None}
