@@ -9,9 +9,11 @@ names its key path instead of a setting silently ignored.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Callable, Literal, Optional
+from typing import Annotated, Callable, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from maestro_components import grammar
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes quantity: 250m, 1, 0.5, 512Mi, 1Gi, 2G ...
@@ -22,12 +24,6 @@ VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?$"
 DIGEST = r"^sha256:[a-f0-9]{64}$"
 STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
 OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
-# [registry[:port]/]path[:tag][@digest]: one tag at most, a port only on the registry.
-_PATH = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
-IMAGE = (
-    rf"^([A-Za-z0-9]+([.-][A-Za-z0-9]+)*(:[0-9]{{1,5}})?/)?{_PATH}(/{_PATH})*"
-    r"(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-)
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {
     DNS_LABEL: "expected a DNS label: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric",
@@ -37,46 +33,45 @@ PATTERN_MEANING = {
     DIGEST: "expected sha256: followed by 64 lowercase hex digits",
     STACK_NAME: "expected a stack name: org/project/stack, project/stack or stack",
     OUTPUT_NAME: "expected a stack output name such as engine_url",
-    IMAGE: "expected an image reference such as registry.example.com/team/app:1.2.3 (one tag at most)",
 }
 def matcher(pattern: str) -> Callable[[str], bool]:
-    """Whether a whole value matches (`$` alone would let a trailing newline through), with
-    a URL's port, where it has one, at most 65535."""
+    """Whether a whole value matches (`$` alone would let a trailing newline through)."""
     compiled = re.compile(pattern)
-
-    def matches(value: str) -> bool:
-        if not isinstance(value, str) or not compiled.fullmatch(value):
-            return False
-        port = PORT.search(value.split("/", 3)[2]) if "://" in value else None
-        return not (port and int(port.group(1)) > 65535)
-
-    return matches
+    return lambda value: isinstance(value, str) and compiled.fullmatch(value) is not None
 
 
-def matching(pattern: str, expected: str) -> AfterValidator:
-    """A string check with a message a person can act on. (A `Field(pattern=...)` would
-    do, but Python's `re` is needed for lookaheads, and the message says what is expected.)"""
-    matches = matcher(pattern)
+def checked(is_valid: Callable[[str], bool], expected: str) -> AfterValidator:
+    """A string check by one of the platforms' grammars, with a message a person can act on."""
 
     def check(value: str) -> str:
-        if not matches(value):
+        if not is_valid(value):
             raise ValueError(expected)
         return value
 
     return AfterValidator(check)
 
 
-# The port of a URL's authority (after any userinfo).
-PORT = re.compile(r":([0-9]{1,5})$")
+def matching(pattern: str, expected: str) -> AfterValidator:
+    """A string check by a pattern. (A `Field(pattern=...)` would do, but Python's `re` is
+    needed for lookaheads, and the message says what is expected.)"""
+    return checked(matcher(pattern), expected)
+
+
+def url_checked(expected: str, schemes: tuple[str, ...] = ("http", "https"), credentials: bool = False) -> AfterValidator:
+    """A URL by the one strict parser (grammar.parse_url): the message says what is expected and why not."""
+
+    def check(value: str) -> str:
+        if problem := grammar.url_problem(value, schemes, credentials):
+            raise ValueError(f"{expected}: {problem}")
+        return value
+
+    return AfterValidator(check)
 
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # pydantic's HttpUrl normalises (adds a trailing slash); a URL handed to a browser or a
 # test runner must reach it exactly as written.
-HTTP_URL = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
-HttpUrlStr = Annotated[
-    str, matching(HTTP_URL, "expected an absolute http:// or https:// URL without spaces or credentials, its port at most 65535")
-]
+HttpUrlStr = Annotated[str, url_checked("expected an absolute http:// or https:// URL without spaces or credentials")]
 # What a browser sends as Origin: scheme, host and port, nothing more. A path, a trailing slash
 # or a wildcard never equals one, so an allowed origin written so would silently allow nobody.
 WebOrigin = Annotated[
@@ -85,6 +80,7 @@ WebOrigin = Annotated[
         r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?\Z",
         "expected an origin: http(s)://host[:port] in lowercase, with no path, trailing slash or wildcard",
     ),
+    url_checked("expected an origin"),
 ]
 Hostname = Annotated[
     str,
@@ -105,13 +101,7 @@ ObjectName = Annotated[
 DnsName = Annotated[
     str, matching(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$", "expected a lowercase DNS name such as localhost or vm.example.com")
 ]
-IPv4 = Annotated[
-    str,
-    matching(
-        r"^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$",
-        "expected an IPv4 address such as 127.0.0.1",
-    ),
-]
+IPv4 = Annotated[str, checked(grammar.is_ipv4, "expected an IPv4 address such as 127.0.0.1, without leading zeros")]
 DatabaseUrl = Annotated[
     str,
     matching(
@@ -121,8 +111,56 @@ DatabaseUrl = Annotated[
         "expected a PostgreSQL URL (postgresql:// then user:password@host:5432/database), with any of "
         "# ? / @ : in the user or password percent-encoded (%23 %3F %2F %40 %3A)",
     ),
+    url_checked("expected a PostgreSQL URL", ("postgres", "postgresql"), credentials=True),
 ]
 Quantity = Annotated[str, Field(pattern=QUANTITY)]
+
+
+def _number_as_quantity(value):
+    # `cpu: 0.5` as YAML writes it, which Kubernetes takes: the quantity "0.5".
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+CpuQuantity = Annotated[Quantity, BeforeValidator(_number_as_quantity, json_schema_input_type=Union[str, float])]
+Version = Annotated[
+    str,
+    Field(pattern=VERSION, max_length=63),
+    checked(grammar.is_label_value, "expected a version that ends in a letter or digit: it becomes an image tag and a label value"),
+]
+ImageReference = Annotated[
+    str,
+    checked(
+        grammar.is_image_reference,
+        "expected an image reference such as registry.example.com/team/app:1.2.3: lowercase path, one ASCII tag "
+        "at most, a registry port from 1 to 65535 (the distribution grammar)",
+    ),
+]
+
+
+def _templates_path(value: str) -> str:
+    """A path in the image, a git URL, or scp-like user@host:path; never a credential."""
+    if value.startswith("/"):
+        if re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValueError("expected a path in the image without control characters")
+        return value
+    scp = re.fullmatch(r"(?:([A-Za-z0-9._-]+)@)?([^:/@\s]+):([^\s]*)", value)
+    if scp and "://" not in value:
+        if grammar.host_problem(scp.group(2)):
+            raise ValueError("expected user@host:path with a valid host name")
+        return value
+    problem = grammar.url_problem(value, ("https", "http", "ssh", "git", "git+ssh"), credentials=True)
+    if problem is None:
+        url = grammar.parse_url(value, ("https", "http", "ssh", "git", "git+ssh"))
+        if url.userinfo is not None and (":" in url.userinfo or url.scheme not in ("ssh", "git+ssh")):
+            problem = "holds credentials, which would be deployed and shown in plain text (env, outputs, graph); keep them in the image's git configuration"
+        elif url.query is not None or url.fragment is not None:
+            problem = "holds a query or fragment: a git URL takes none, and a token there would be deployed in plain text"
+    if problem:
+        raise ValueError(f"expected a path in the image (/opt/templates) or a git URL (https://host/repo.git): {problem}")
+    return value
+
+
+TemplatesPath = Annotated[str, AfterValidator(_templates_path)]
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 
 
@@ -133,7 +171,7 @@ class Strict(BaseModel):
 
 
 class Amounts(Strict):
-    cpu: Optional[Quantity] = None
+    cpu: Optional[CpuQuantity] = None
     memory: Optional[Quantity] = None
 
 
@@ -159,8 +197,8 @@ class Build(Strict):
 class ProductOptions(Strict):
     """What every product takes."""
 
-    version: Optional[Annotated[str, Field(pattern=VERSION, max_length=63)]] = None
-    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+    version: Optional[Version] = None
+    image: Optional[ImageReference] = Field(
         None, description="A full image reference; replaces the catalog's repository and the version's tag."
     )
     digest: Optional[Annotated[str, Field(pattern=DIGEST)]] = Field(
@@ -187,7 +225,7 @@ class DatabaseOptions(Strict):
     """Exactly one of: a bundled PostgreSQL, or an external one by URL."""
 
     bundled: Optional[bool] = Field(None, description="true: a PostgreSQL in the stack, on protected storage.")
-    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+    image: Optional[ImageReference] = Field(
         None, description="With bundled: replaces the catalog's PostgreSQL image (one built locally, on Docker)."
     )
     build: Optional[Build] = Field(
@@ -205,7 +243,7 @@ class EngineOptions(ProductOptions):
         default_factory=list,
         description="Origins of other frontends whose browsers may call the API; this stack's own frontend is allowed already.",
     )
-    templates_path: Optional[str] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
+    templates_path: Optional[TemplatesPath] = Field(None, description="MAESTRO_TEMPLATES_PATH: a git URL or a path in the image.")
 
 
 class FrontendOptions(ProductOptions):
@@ -213,7 +251,7 @@ class FrontendOptions(ProductOptions):
 
 
 class HiveOptions(ProductOptions):
-    templates_path: Optional[str] = None
+    templates_path: Optional[TemplatesPath] = None
     api_token: Optional[SecretValue] = Field(None, description="A token for the engine's API (MAESTRO_API_TOKEN); a Pulumi secret.")
 
 
@@ -255,7 +293,7 @@ class BundledMetrics(Strict):
     bundled: bool = Field(
         False, description="Docker: true runs a Prometheus in the stack that scrapes every unit; its UI is the prometheus_url output."
     )
-    image: Optional[Annotated[str, Field(pattern=IMAGE, max_length=255)]] = Field(
+    image: Optional[ImageReference] = Field(
         None, description="With bundled: the Prometheus 2.x image; omitted: maestro-prometheus:2.42.0 (images/prometheus builds it)."
     )
     build: Optional[Build] = Field(None, description="With bundled: build the Prometheus image from local source; `image` names it.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Optional
 
-from maestro_deploy.config.errors import ConfigError, Problem, without_userinfo
+from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
 from maestro_deploy.local import LocalRunError
 from maestro_deploy.offline.mock_run import PROJECT
@@ -16,6 +17,7 @@ from maestro_deploy.config.environment import load_stack_outputs
 from maestro_deploy.offline.stack import STATE_DIR, Loaded, check, load, on_platform, scaled_down, write_compose
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 from maestro_deploy.config.validation import parse_settings, products
+from maestro_deploy.safety.redaction import redacted_output, silence_stdout
 
 EXIT_INVALID = 2
 EXIT_INFRASTRUCTURE = 2  # the same code as ephemeral runs give an infrastructure failure
@@ -144,7 +146,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     loaded = _load(args)
     name = args.as_name or f"{DEFAULT_ORGANIZATION}/{PROJECT}/{loaded.name}"
     # Generated passwords as the last Compose export made them, where there was one.
-    generated = load_generated(Path(args.state) / f"{loaded.name}.generated.json") or None
+    generated = load_generated(Path(args.state), loaded.name) or None
     run = loaded.run(generated=generated)
     print(json.dumps({name: run.shown_outputs(args.show_secrets)}, indent=2))
     return 0
@@ -331,15 +333,24 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except ConfigError as err:
-        for problem in err.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_INVALID
-    except (LocalRunError, DriverError) as err:
-        print(f"error: {without_userinfo(str(err))}", file=sys.stderr)
-        return EXIT_INFRASTRUCTURE
+    # Whatever it prints passes the redaction set; only secrets asked for are shown.
+    with redacted_output(reveal_results=getattr(args, "show_secrets", False)):
+        try:
+            return args.func(args)
+        except ConfigError as err:
+            for problem in err.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+        except (LocalRunError, DriverError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_INFRASTRUCTURE
+        except BrokenPipeError:
+            # The reader went away (`outputs | head`): nothing more to say to it.
+            silence_stdout()
+            return 0
+        except Exception:  # a bug: its traceback, through the redaction set like every line
+            traceback.print_exc()
+            return 1
 
 
 if __name__ == "__main__":

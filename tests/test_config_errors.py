@@ -292,7 +292,7 @@ DOCKER_CASES = [
           maestro:components:
             engine: {}
         """,
-        ["maestro:docker.bind_address: expected an IPv4 address such as 127.0.0.1 (got '127.0.0.256')"],
+        ["maestro:docker.bind_address: expected an IPv4 address such as 127.0.0.1, without leading zeros (got '127.0.0.256')"],
     ),
     (
         "bad docker domain",

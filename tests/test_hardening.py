@@ -48,7 +48,7 @@ def test_a_provider_key_holding_a_date_is_valid_input(tmp_path, capsys):
 @pytest.mark.parametrize(
     "content,why",
     [
-        (None, "cannot read it (--stack-outputs): Is a directory"),
+        (None, "not a regular file (--stack-outputs file)"),
         ("[" * 10000 + "]" * 10000, "nested too deeply"),
         (json.dumps({"organization/maestro/engine-only": {"engine_url": "https://api.x.example.com/api", "versions": {"engine": "1.2.3\n"}}}), "versions: expected"),
         (json.dumps({"organization/maestro/engine-only": {"engine_url": "https://api.x.example.com:99999/api"}}), "is not an http(s) URL"),

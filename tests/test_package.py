@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -33,22 +34,39 @@ def test_the_wheel_carries_the_library_its_data_and_no_bare_components_package(w
     assert "maestro = maestro_deploy.pytest_plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
-def test_a_customer_program_runs_on_the_installed_wheel(wheel, tmp_path):
+def dependencies_without_the_project(tmp_path) -> str:
+    """This project's venv with maestro-deploy itself left out: the wheel's dependencies (pulumi,
+    pydantic, pytest ...) at hand, as PyPI would give them, but not the project."""
+    here = Path(next(p for p in sys.path if p.endswith("site-packages") and "/.venv/" in p))
+    deps = tmp_path / "dependencies"
+    deps.mkdir()
+    for entry in here.iterdir():
+        if not (entry.name.startswith(("maestro_deploy", "__editable__")) or entry.suffix == ".pth"):
+            (deps / entry.name).symlink_to(entry)
+    return str(deps)
+
+
+def test_a_customer_program_installs_and_runs_on_the_wheel_as_its_readme_says(wheel, tmp_path):
+    example = tmp_path / "acme"
+    shutil.copytree(ROOT / "examples/customer-program", example, ignore=shutil.ignore_patterns("__pycache__"))
+    readme = (example / "README.md").read_text()
+    assert "pip wheel --no-deps -w wheels /path/to/maestro-deploy" in readme and "pip install -r requirements.txt" in readme
+    (example / "wheels").mkdir()
+    shutil.copy(wheel, example / "wheels")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next(venv.glob("lib/python*/site-packages"))
-    # The wheel's dependencies (pulumi, pydantic, pytest...) from this project's venv; the wheel
-    # itself unpacked into the new one: nothing of the repo is on the path.
-    here = next(p for p in sys.path if p.endswith("site-packages") and "/.venv/" in p)
-    (site / "dependencies.pth").write_text(here + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
-        check=True,
-        capture_output=True,
-    )
-    example = tmp_path / "acme"
-    shutil.copytree(ROOT / "examples/customer-program", example, ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "dependencies.pth").write_text(dependencies_without_the_project(tmp_path) + "\n")
     python = venv / "bin/python"
+    # The README's install into the fresh venv: the project only from wheels/, which the
+    # requirements file itself names (no index here, so nothing else could supply it).
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index", "-r", "requirements.txt"],
+        cwd=example,
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stderr
     located = subprocess.run(
         [str(python), "-c", "import maestro_components, maestro_deploy, components; print(maestro_components.__file__, components.__file__)"],
         cwd=example,
@@ -62,3 +80,10 @@ def test_a_customer_program_runs_on_the_installed_wheel(wheel, tmp_path):
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout
+
+
+def test_the_testing_extra_brings_pytest(wheel):
+    metadata = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("METADATA"))
+    lines = zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+    assert "Provides-Extra: testing" in lines
+    assert any(line.startswith("Requires-Dist: pytest") and "extra == \"testing\"" in line for line in lines)

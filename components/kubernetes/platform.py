@@ -11,6 +11,7 @@ from pulumi_kubernetes.provider import Provider
 
 from maestro_components.kubernetes.network import NetworkRules
 from maestro_components.kubernetes.service_unit import (
+    OWN_TLS_SECRET,
     Exposure,
     KubernetesServiceUnit,
     KubernetesServiceUnitArgs,
@@ -76,7 +77,7 @@ class KubernetesPlatform:
         """A TLS Secret of the stack's own, from a certificate and its (secret) key."""
         from pulumi_kubernetes.core.v1 import Secret
 
-        name = "maestro-tls"
+        name = OWN_TLS_SECRET
         Secret(
             name,
             metadata={"name": name, "namespace": self.namespace_name, "labels": self._stack_labels},

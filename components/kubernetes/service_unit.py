@@ -81,6 +81,10 @@ def min_replicas(unit: ServiceUnit) -> int:
     return unit.autoscaling.min_replicas if unit.autoscaling else unit.replicas
 
 
+# The TLS Secret a stack makes of the certificate and key it is given.
+OWN_TLS_SECRET = "maestro-tls"
+
+
 @dataclass(frozen=True)
 class Exposure:
     """How browsers reach the units that have a public host."""

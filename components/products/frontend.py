@@ -29,6 +29,7 @@ class Frontend(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FrontendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:frontend:Frontend", name, None, opts)
+        _check_backend(args)
         web = unit_from_catalog(
             FACTS,
             name,
@@ -44,3 +45,16 @@ class Frontend(pulumi.ComponentResource):
         self.url, self.public_url = endpoints.internal_url, endpoints.public_url
         self.api_base = args.api_base  # what its pages call: a test of the frontend calls it too
         self.register_outputs({"url": self.url, "public_url": self.public_url, "api_base": self.api_base})
+
+
+def _check_backend(args: FrontendArgs) -> None:
+    """A backend named as a unit must be one the platform runs that serves an API (by the
+    catalog: a product with an `api_path`): a typo would otherwise draw a call to nothing."""
+    backend = args.backend
+    if not isinstance(backend, str) or "://" in backend:
+        return  # a URL, or another stack's output: where it points is not ours to see
+    catalog = load_catalog()
+    apis = [u.name for u in args.platform.units if catalog[u.product].api_path and u.component in catalog[u.product].units]
+    if backend not in apis:
+        expected = f"one of: {', '.join(apis)}" if apis else "none runs on this platform yet"
+        raise ValueError(f"frontend: backend {backend!r} is no API unit on this platform ({expected}); or give the API's URL")

@@ -5,37 +5,24 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.billing import billing
-from maestro_components.kubernetes.platform import KubernetesPlatform
-from maestro_components.kubernetes.service_unit import Exposure
-from maestro_components.options import EngineOptions, FrontendOptions
-from maestro_components.products.engine import Engine, EngineArgs
-from maestro_components.products.frontend import Frontend, FrontendArgs
+from maestro_components import EngineOptions, Exposure, FrontendOptions, KubernetesPlatform, deploy_products
 
 NAMESPACE = "acme-apps"
 DOMAIN = "apps.acme.example.com"
 
 
-def main() -> dict:
+def main() -> None:
     provider = k8s.Provider("acme-cluster", context="acme-prod", namespace=NAMESPACE)
     exposure = Exposure(domain=DOMAIN, tls_secret="acme-wildcard-tls", ingress_namespace="ingress-nginx")
     # Acme's namespace exists already and holds other workloads: Maestro neither creates it
     # nor restricts what is not its own.
     platform = KubernetesPlatform(pulumi.get_stack(), NAMESPACE, provider, exposure, create_namespace=False)
-    engine = Engine(
-        "maestro-engine",
-        EngineArgs(
-            platform=platform,
-            options=EngineOptions(version="1.2.3", replicas=2),
-            # The frontend below is served from here: browsers on it call the engine's API.
-            frontend_origins=[f"https://app.{DOMAIN}"],
-        ),
-    )
-    frontend = Frontend(
-        "maestro-frontend",
-        FrontendArgs(platform=platform, api_base=engine.public_api_url, backend="maestro-engine", options=FrontendOptions(version="1.1.0")),
+    # Wired as the tool's stacks are: the frontend calls this engine, which allows its origin.
+    maestro = deploy_products(
+        platform,
+        {"engine": EngineOptions(version="1.2.3", replicas=2), "frontend": FrontendOptions(version="1.1.0")},
+        names={"engine": "maestro-engine", "frontend": "maestro-frontend"},
     )
     billing(NAMESPACE, provider)
-    outputs = {"engine_url": engine.public_api_url, "frontend_url": frontend.public_url}
-    for name, value in outputs.items():
-        pulumi.export(name, value)
-    return outputs
+    pulumi.export("engine_url", maestro["engine"].public_api_url)
+    pulumi.export("frontend_url", maestro["frontend"].public_url)

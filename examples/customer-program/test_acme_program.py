@@ -35,4 +35,4 @@ def test_the_wiring_is_ours_to_read(maestro_program):
     assert rendered.unit("maestro-frontend").env["VITE_MAESTRO_API_BASE"] == "https://api.apps.acme.example.com/api"
     assert rendered.unit("maestro-engine").env["MAESTRO_CORS_ORIGINS"] == "https://app.apps.acme.example.com"
     assert rendered.unit("maestro-engine").secrets == {"DATABASE_URL": "[secret]"}
-    assert rendered.outputs["frontend_url"] == "https://app.apps.acme.example.com"
+    assert rendered.outputs == {"engine_url": "https://api.apps.acme.example.com/api", "frontend_url": "https://app.apps.acme.example.com"}

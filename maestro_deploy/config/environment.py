@@ -8,45 +8,41 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from maestro_components.catalog import load_catalog
+from maestro_components.wiring import WIRING, override_of
 
 from maestro_deploy.config.compatibility import Deployed, check
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_components.options import HTTP_URL, VERSION, matcher
+from maestro_components.grammar import url_problem
+from maestro_components.options import VERSION, matcher
 from maestro_deploy.config.settings import Endpoint, StackSettings
 from maestro_deploy.config.validation import products, warnings
 
 # The rule a URL written in config meets: a URL read from another stack meets it too.
-is_http_url = matcher(HTTP_URL)
+def is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and url_problem(value) is None
+
+
 is_version = matcher(VERSION)
 
 
 def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:
-    """(key path, endpoint, product key it serves or None) of every stack reference."""
-    c = s.components
-    found: list[tuple[str, Optional[Endpoint], Optional[str]]] = []
-    if c.frontend:
-        found.append(("maestro:components.frontend.backend", c.frontend.backend, "engine"))
-    if c.hive:
-        found.append(("maestro:components.hive.engine", c.hive.engine, "engine"))
-    if c.quality_fabric and c.quality_fabric.target:
-        target = c.quality_fabric.target
-        found.append(("maestro:components.quality-fabric.target.api_base", target.api_base, None))
-        found.append(("maestro:components.quality-fabric.target.frontend_url", target.frontend_url, None))
-    for path, endpoint, serves in found:
+    """(key path, endpoint, product key it serves or None) of every stack reference; the
+    product only where the caller is built against its API (see the wiring table)."""
+    for call in WIRING:
+        endpoint = override_of(s.components, call)
         if endpoint is not None and endpoint.stack:
-            yield path, endpoint, serves
+            yield f"maestro:components.{call.setting}", endpoint, call.callee if call.versioned else None
 
 
 def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]]]:
     """`--stack-outputs FILE`: {"org/project/stack": {"engine_url": "https://..."}}."""
     if path is None:
         return None
+    from maestro_deploy.safety.files import read_user_file
+
+    text = read_user_file(Path(path), "--stack-outputs file")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([Problem(path, "no such file (--stack-outputs)")]) from None
-    except OSError as err:
-        raise ConfigError([Problem(path, f"cannot read it (--stack-outputs): {err.strerror or err}")]) from None
+        data = json.loads(text)
     except RecursionError:
         raise ConfigError([Problem(path, "nested too deeply to be stack outputs (--stack-outputs)")]) from None
     except ValueError as err:

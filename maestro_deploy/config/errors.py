@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-# scheme://anything@: a URL's userinfo, up to its last @ (a password may hold one unescaped).
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)\S*@")
-
-
-def without_userinfo(text: str) -> str:
-    """Every URL in `text` with its user and password replaced by ***: what is printed
-    never carries a credential, whatever the message quoted."""
-    return _USERINFO.sub(r"\1***@", text)
+from maestro_deploy.safety.redaction import for_messages
 
 
 @dataclass(frozen=True)
@@ -21,7 +13,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return without_userinfo(f"{self.path}: {self.message}")
+        # Redacted wherever it is printed (or raised under `pulumi up`), whatever it quoted.
+        return for_messages(f"{self.path}: {self.message}")
 
 
 class ConfigError(Exception):

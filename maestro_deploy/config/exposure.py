@@ -5,10 +5,10 @@ origin a browser loads this stack's frontend from (which the engine must allow).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
-from maestro_components.catalog import load_catalog
+from maestro_components import wiring
+from maestro_components.wiring import WIRING, Call, browser_origin, override_of, product_settings
 
 from maestro_deploy.config.settings import Docker, StackSettings
 
@@ -25,43 +25,32 @@ def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:
 
         d = settings.docker or Docker()
         return DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish)
-    from maestro_components.kubernetes.service_unit import Exposure
+    from maestro_components.kubernetes.service_unit import OWN_TLS_SECRET, Exposure
 
     k = settings.kubernetes
     tls = k.tls if k else None
     return Exposure(
         domain=k.domain if k else None,
         ingress_class=k.ingress_class if k else None,
-        tls_secret=tls.secret_name if tls else None,
+        # A certificate given in the stack is served from the Secret the platform makes of it.
+        tls_secret=(tls.secret_name or (OWN_TLS_SECRET if tls.certificate else None)) if tls else None,
         cluster_issuer=tls.cluster_issuer if tls else None,
         ingress_namespace=k.ingress_namespace if k else None,
     )
 
 
-def origin(url: str) -> str:
-    """A URL's origin as a browser sends it: scheme://host, with the port unless the default."""
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    port = f":{parts.port}" if parts.port and parts.port != default else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
-
-
 def public_urls(settings: StackSettings) -> dict[str, str]:
     """Unit name -> where browsers reach it on this stack's platform, for every unit with a public
     host, as the tool's program names units (after their product)."""
-    exposure = exposure_of(settings)
-    found = {
-        defaults.unit_name(key, component): exposure.public_url(unit.public_host, unit.port)
-        for key, defaults in load_catalog().items()
-        for component, unit in defaults.units.items()
-        if unit.public_host
-    }
-    return {name: url for name, url in found.items() if url}
+    return wiring.public_urls(exposure_of(settings))
 
 
-def frontend_origin(settings: StackSettings) -> Optional[str]:
-    """The origin a browser loads this stack's frontend from, when it has one."""
-    if settings.components.frontend is None:
-        return None
-    url = public_urls(settings).get("frontend")
-    return origin(url) if url else None
+def browser_calls_elsewhere(settings: StackSettings) -> Iterator[tuple[Call, Any, str]]:
+    """(call, endpoint, caller's origin) of every call a browser makes from this stack's product
+    to one outside it: that one must allow the origin, which this stack cannot see to."""
+    for call in WIRING:
+        product = product_settings(settings.components, call.caller)
+        endpoint = override_of(settings.components, call)
+        if call.cors and product is not None and endpoint is not None:
+            if found := browser_origin(exposure_of(settings), call.caller):
+                yield call, endpoint, found

@@ -8,7 +8,8 @@ import re
 from typing import Any, Iterator
 
 from maestro_deploy.config.errors import Problem
-from maestro_deploy.config.secure_values import SECRET_PATHS
+from maestro_deploy.config.secure_values import SECRET_PATHS, is_secure
+from maestro_deploy.safety.redaction import REDACTIONS, credentials_in
 
 NAMESPACE = "maestro"
 
@@ -80,4 +81,76 @@ def plain_secrets(ours: dict[str, Any], secure: set[str], secret_keys: frozenset
             yield Problem(
                 full,
                 f"must be a Pulumi secret, not plain text: pulumi config set --secret --path '{full}' <value>",
+            )
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _at_secret_path(path: str) -> bool:
+    return any(_related(path.removeprefix(f"{NAMESPACE}:"), s) for s in SECRET_PATHS)
+
+
+def _scalars(raw: dict[str, Any]) -> Iterator[tuple[str, Any, bool]]:
+    """(path, value, whether it came from a secret source) of every value under `maestro:`."""
+
+    def walk(value: Any, path: str) -> Iterator[tuple[str, Any, bool]]:
+        if is_secure(value):
+            yield path, value["secure"], True
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from walk(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from walk(v, f"{path}[{i}]")
+        elif value is not None:
+            yield path, value, _at_secret_path(path)
+
+    for key, value in raw.items():
+        if str(key).startswith(f"{NAMESPACE}:"):
+            yield from walk(value, str(key))
+
+
+def _text(value: Any) -> str:
+    try:
+        return value if isinstance(value, str) else str(value)
+    except ValueError:  # an integer too long to print: nothing anyone would type
+        return ""
+
+
+def collect_secrets(raw: dict[str, Any]) -> dict[str, str]:
+    """Every value from a secret source joins the redaction set: each `secure:` value, each
+    value under a secret key (whatever its type: a YAML tag may have made it a number), each
+    URL's password or token in any form. Returns this config's secrets: value -> its key."""
+    found: dict[str, str] = {}
+    for path, value, secret in _scalars(raw):
+        text = _text(value)
+        if secret:
+            REDACTIONS.add(text, path)
+            found.setdefault(text, path)
+        if isinstance(value, str):
+            REDACTIONS.add_credentials(value, path)
+    return found
+
+
+# Where a URL's user is a login name, not a token: ssh://deploy@vm.
+NOT_CREDENTIALS = {f"{NAMESPACE}:docker.host"}
+
+
+def secrets_in_plain_fields(raw: dict[str, Any], secrets: dict[str, str]) -> Iterator[Problem]:
+    """A secret's value in a plain field (a YAML alias reuses it whole), or a credential in a URL
+    where none belongs (an env value, a build arg, templates_path): it would be deployed and
+    shown in plain text. The value is never quoted."""
+    for path, value, secret in _scalars(raw):
+        if secret or not isinstance(value, str) or path in NOT_CREDENTIALS:
+            continue
+        source = next((key for text, key in secrets.items() if len(text) >= 4 and text in value), None)
+        if source:
+            yield Problem(path, f"holds the value of the secret {source}, which would be deployed and shown in plain text here")
+        elif credentials_in(value):
+            yield Problem(
+                path,
+                "holds a credential (a URL's password or token, or one in its query), which would be deployed "
+                "and shown in plain text; give the URL without it, and the credential through a secret",
             )

@@ -91,13 +91,11 @@ def resolve_stack_path(stack: str) -> tuple[str, Path]:
 
 def read_stack_config(path: Path) -> dict[str, Any]:
     """The `config:` map of a stack file, keys as written (`maestro:components`)."""
+    from maestro_deploy.safety.files import read_user_file
+
     where = str(path)
     try:
-        if not path.is_file():
-            raise ConfigError([Problem(where, "no such stack file")])
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError([Problem(where, f"cannot read it ({err.strerror or err})")]) from None
+        text = read_user_file(path, "stack file").decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError([Problem(where, "not UTF-8 text")]) from None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from typing import Any, Iterator
@@ -11,15 +12,18 @@ from pydantic import BaseModel, ValidationError
 from maestro_components.catalog import load_catalog
 from maestro_components.products.facts import PRODUCTS
 from maestro_components.quantity import quantity
+from maestro_components.wiring import WIRING, override_of, product_settings
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.config.exposure import frontend_origin
+from maestro_deploy.config.exposure import browser_calls_elsewhere
 from maestro_deploy.config.raw_checks import (
     NAMESPACE,
+    collect_secrets,
     control_characters,
     encrypted_plain_keys,
     holds_secret,
     plain_secrets,
+    secrets_in_plain_fields,
 )
 from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
@@ -27,9 +31,6 @@ from maestro_components.options import PATTERN_MEANING
 from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-# The volumes a stack creates for its products' data: <unit>-data-<n> (PersistentVolumeClaims),
-# maestro-<stack>-<unit>-data-<n> (Docker volumes).
-OWN_VOLUME = re.compile(r"(^|-)(engine-db|ml-platform|registry)-data-[0-9]+$")
 # One variable's value: beyond this, it is a file in the wrong place (a Kubernetes object holds 1 MiB in all).
 MAX_ENV_VALUE = 32 * 1024
 
@@ -61,9 +62,11 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     """
     problems: list[Problem] = []
     ours: dict[str, Any] = {}
+    secrets = collect_secrets(raw)
     raw, secure = reveal_offline(raw)
     problems.extend(encrypted_plain_keys(secure))
-    problems.extend(control_characters(raw))
+    controlled = list(control_characters(raw))
+    problems.extend(controlled)
     for key, value in raw.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -77,11 +80,15 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     try:
         settings = StackSettings.model_validate(ours)
     except ValidationError as err:
-        problems.extend(_from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys)))
+        # A value with a control character in it is said so once, not again as a bad value.
+        said = {p.path for p in controlled}
+        found = _from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys))
+        problems.extend(p for p in found if p.path not in said)
         raise ConfigError(problems) from None
     if problems:
         # A value with a control character passed its `$` pattern: the checks below would read it.
         raise ConfigError(problems)
+    problems.extend(secrets_in_plain_fields(raw, secrets))
     problems.extend(_cross_checks(settings))
     problems.extend(plain_secrets(ours, secure, secret_keys))
     if problems:
@@ -160,13 +167,6 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         for name, value in product.env.items():
             if len(value.encode()) > MAX_ENV_VALUE:
                 yield Problem(f"{path}.env.{name}", f"{len(value.encode())} bytes; at most {MAX_ENV_VALUE // 1024} KiB in one variable")
-        templates = getattr(product, "templates_path", None)
-        if templates and "://" in templates and "@" in templates.split("://", 1)[1].split("/", 1)[0]:
-            yield Problem(
-                f"{path}.templates_path",
-                "holds credentials in its URL, which would be deployed and shown in plain text (env, outputs, "
-                "graph); give a URL without them, with the credentials in the image's git configuration",
-            )
         if product.image and product.digest:
             yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
         if product.autoscaling:
@@ -174,40 +174,30 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
                 yield Problem(f"{path}.replicas", "conflicts with autoscaling: give min_replicas instead")
             if product.autoscaling.min_replicas > product.autoscaling.max_replicas:
                 yield Problem(f"{path}.autoscaling.min_replicas", "must not exceed max_replicas")
-    yield from _external_services(c)
-    if c.frontend:
-        yield from _endpoint_problems("maestro:components.frontend.backend", c.frontend.backend)
-    if c.hive:
-        yield from _endpoint_problems("maestro:components.hive.engine", c.hive.engine)
-    if c.quality_fabric and c.quality_fabric.target:
-        for field in ("api_base", "frontend_url"):
-            endpoint = getattr(c.quality_fabric.target, field)
-            yield from _endpoint_problems(f"maestro:components.quality-fabric.target.{field}", endpoint)
-    if c.frontend and c.frontend.backend is None:
-        if c.engine is None:
-            yield Problem(
-                "maestro:components.frontend.backend",
-                "required: this stack has no engine, so give the API base a browser calls as backend.url",
-            )
-        elif s.platform == "kubernetes" and k and k.domain is None:
+    yield from _external_services(s)
+    for call in WIRING:
+        if product_settings(c, call.caller) is not None:
+            yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call))
+    yield from _unwired_calls(s)
+
+
+def _unwired_calls(s: StackSettings) -> Iterator[Problem]:
+    """A call with no product in the stack to serve it needs its setting; a browser's call to
+    this stack's product needs a public host."""
+    present = {key: product for _, key, product in products(s)}
+    for call in WIRING:
+        if call.caller not in present or override_of(s.components, call) is not None:
+            continue
+        path = f"maestro:components.{call.setting}"
+        if call.callee not in present:
+            if call.required_by_suite is None:
+                yield Problem(path, f"required: {call.required}")
+            elif call.required_by_suite in (present[call.caller].test_suites or load_catalog()[call.caller].test_suites):
+                yield Problem(path, f"required by the {call.required_by_suite} suite: {call.required}")
+        elif call.address == "public" and s.platform == "kubernetes" and s.kubernetes and s.kubernetes.domain is None:
             yield Problem(
                 "maestro:kubernetes.domain",
-                "required: the frontend uses this stack's engine, whose API a browser must reach on a public host",
-            )
-    if c.hive and c.hive.engine is None and c.engine is None:
-        yield Problem("maestro:components.hive.engine", "required: this stack has no engine, so give engine.url")
-    if qf := c.quality_fabric:
-        target = qf.target
-        if (target is None or target.api_base is None) and c.engine is None:
-            yield Problem(
-                "maestro:components.quality-fabric.target.api_base",
-                "required: this stack has no engine, so name the API that quality-fabric tests",
-            )
-        suites = qf.test_suites or load_catalog()["quality-fabric"].test_suites
-        if "e2e" in suites and (target is None or target.frontend_url is None) and c.frontend is None:
-            yield Problem(
-                "maestro:components.quality-fabric.target.frontend_url",
-                "required by the e2e suite: this stack has no frontend, so name the one to test",
+                f"required: the {call.caller} uses this stack's {call.callee}, whose API a browser must reach on a public host",
             )
 
 
@@ -270,7 +260,25 @@ def _exactly_one(path: str, bundled: Any, external: Any, external_key: str) -> I
         yield Problem(path, f"give bundled: true or {external_key}")
 
 
-def _external_services(c: Any) -> Iterator[Problem]:
+def _own_volume(name: str) -> bool:
+    """Whether a volume name is one the stack creates for a product's data: <unit>-data-<n>
+    (PersistentVolumeClaims), maestro-<stack>-<unit>-data-<n> (Docker volumes)."""
+    return any(re.search(rf"(^|-){re.escape(unit)}-data-[0-9]+$", name) for unit in _data_units())
+
+
+@functools.cache
+def _data_units() -> tuple[str, ...]:
+    """The units that keep data, as the catalog says: a database and units with `data`."""
+    found = []
+    for key, defaults in load_catalog().items():
+        if defaults.database:
+            found.append(f"{key}-db")
+        found += [defaults.unit_name(key, c) for c, unit in defaults.units.items() if unit.data]
+    return tuple(found)
+
+
+def _external_services(s: StackSettings) -> Iterator[Problem]:
+    c = s.components
     if c.engine and (db := c.engine.database) is not None:
         path = "maestro:components.engine.database"
         yield from _exactly_one(path, db.bundled, db.url, "url")
@@ -278,8 +286,11 @@ def _external_services(c: Any) -> Iterator[Problem]:
             if getattr(db, field) and not db.bundled:
                 yield Problem(f"{path}.{field}", "only with bundled: true")
     mounted: dict[str, str] = {}
-    for key, product in (("ml-platform", c.ml_platform), ("registry", c.registry)):
-        storage = product.storage if product else None
+    catalog = load_catalog()
+    for _, key, product in products(s):
+        if not any(unit.data for unit in catalog[key].units.values()):
+            continue
+        storage = product.storage
         if storage is None:
             continue
         path = f"maestro:components.{key}.storage"
@@ -290,7 +301,7 @@ def _external_services(c: Any) -> Iterator[Problem]:
                     f"{storage.existing!r} is mounted by {mounted[storage.existing]} already: two products on one "
                     "volume would write over each other's data",
                 )
-            elif OWN_VOLUME.search(storage.existing):
+            elif _own_volume(storage.existing):
                 yield Problem(f"{path}.existing", f"{storage.existing!r} is the name of a volume this stack creates for a product")
             mounted[storage.existing] = key
         bundled = storage.bundled if storage.bundled is not None else storage.existing is None
@@ -320,15 +331,13 @@ def warnings(s: StackSettings) -> list[Problem]:
                 "omitted: the Ingresses name no class, so only a cluster with a default IngressClass serves them",
             )
         )
-    frontend = s.components.frontend
-    if frontend and frontend.backend and (origin := frontend_origin(s)):
-        backend = frontend.backend
-        api = backend.url or f"the URL in stack {backend.stack}'s output {backend.output}"
+    for call, endpoint, caller_origin in browser_calls_elsewhere(s):
+        api = endpoint.url or f"the URL in stack {endpoint.stack}'s output {endpoint.output}"
         found.append(
             Problem(
-                "maestro:components.frontend.backend",
-                f"browsers load this frontend from {origin} and call {api} from there: that backend "
-                f"is outside this stack and must allow the origin {origin} (CORS), or every call is blocked",
+                f"maestro:components.{call.setting}",
+                f"browsers load this {call.caller} from {caller_origin} and call {api} from there: that backend "
+                f"is outside this stack and must allow the origin {caller_origin} (CORS), or every call is blocked",
             )
         )
     return found

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Protocol
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.offline.output_dir import write_owned
+from maestro_deploy.safety.files import File, claim
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INFRASTRUCTURE = 0, 1, 2
 PREFIX = "qf-"
@@ -189,12 +189,7 @@ def run(
 
 
 def report(results: Path, files: dict[str, str]) -> None:
-    def write(directory: Path) -> list[Path]:
-        for file, text in files.items():
-            (directory / file).write_text(text, encoding="utf-8")
-        return [directory / file for file in files]
-
-    write_owned(results, write, key="--results")
+    claim(results, key="--results").replace({name: File(text) for name, text in files.items()})
 
 
 def _teardown(driver: Driver, name: str, verdict: int, say: Callable[[str], None]) -> int:

@@ -19,7 +19,9 @@ from typing import Any
 
 import yaml
 
+from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.offline.mock_run import Registered, Run, reveal
+from maestro_deploy.safety.files import File, read_private, write_private
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -168,49 +170,41 @@ def _literal(value: Any) -> Any:
     return value
 
 
-def write_export(export: Export, out: Path) -> list[Path]:
-    """compose.yaml plus its files (every path written); secrets/ is readable by its owner only."""
-    compose = out / "compose.yaml"
+def export_files(export: Export) -> tuple[dict[str, File], dict[str, int]]:
+    """compose.yaml and its files, and the directories a task writes into, for the writer
+    (safety.files): secrets/ is readable by its owner only."""
     header = "# Written by `maestro-deploy render --platform docker`: edit the stack, not this file.\n"
-    compose.write_text(header + yaml.safe_dump(_literal(export.compose), sort_keys=False), encoding="utf-8")
-    (out / "secrets").mkdir(mode=0o700, exist_ok=True)
-    os.chmod(out / "secrets", 0o700)
-    written = [compose]
+    files = {"compose.yaml": File(header + yaml.safe_dump(_literal(export.compose), sort_keys=False))}
     for relative, (content, mode) in export.files.items():
-        path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-        os.chmod(path, mode)
-        if relative in export.owners:
-            _give(path, export.owners[relative])
-        written.append(path)
-    for directory in (out / "secrets").rglob("*"):
-        if directory.is_dir():
-            os.chmod(directory, 0o700)
-    for relative in export.reports:
-        (out / relative).mkdir(parents=True, exist_ok=True)
-        # Written by the container's unprivileged user, whoever runs Compose.
-        os.chmod(out / relative, 0o777)
-    return written
+        owner = export.owners.get(relative)
+        # A secret file read through a bind mount belongs to the container's user, and to it
+        # alone; only root can give a file away. Run by anyone else, the file stays readable
+        # (the container's user is not the host's), and the owner-only secrets/ tree above
+        # it keeps other users of the host out.
+        if owner and os.geteuid() == 0:
+            mode = 0o400
+        files[relative] = File(content, mode, secret=relative.startswith("secrets/"), owner=owner)
+    # Written by the container's unprivileged user, whoever runs Compose.
+    return files, {relative: 0o777 for relative in export.reports}
 
 
-def _give(path: Path, owner: tuple[int, int]) -> None:
-    """Owner-only, the owner being the container's user: only root can give a file away. Run by
-    anyone else, the file stays readable (the container's user is not the host's), and the
-    secrets/ tree above it, owner-only, keeps other users of the host out."""
-    if os.geteuid() == 0:
-        os.chown(path, *owner)
-        os.chmod(path, 0o400)
+# The state of a Compose export: the passwords it generated, one file per stack.
+STATE_KEY = "--state"
 
 
-def load_generated(path: Path) -> dict[str, str]:
+def load_generated(state: Path, stack: str) -> dict[str, str]:
     """Generated passwords of earlier renders: the bundled database keeps the one it was initialised with."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = read_private(state, f"{stack}.generated.json", STATE_KEY)
+    if data is None:
+        return {}
+    try:
+        generated = json.loads(data)
+    except ValueError:
+        generated = None
+    if not isinstance(generated, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in generated.items()):
+        raise ConfigError([Problem(STATE_KEY, f"{state / f'{stack}.generated.json'}: damaged; expected the generated passwords maestro-deploy wrote (remove it to generate new ones)")])
+    return generated
 
 
-def save_generated(path: Path, generated: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    os.chmod(path, 0o600)
-    path.write_text(json.dumps(generated, indent=2, sort_keys=True), encoding="utf-8")
-
+def save_generated(state: Path, stack: str, generated: dict[str, str]) -> None:
+    write_private(state, f"{stack}.generated.json", json.dumps(generated, indent=2, sort_keys=True), STATE_KEY)

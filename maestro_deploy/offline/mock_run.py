@@ -151,6 +151,10 @@ def run_program(
     monitor = _RecordingMonitor(mocks)
     logged = _Logged()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logged.logger)
+    # What the program passes to `pulumi.export` lands in the root Stack's outputs. The SDK keeps
+    # one root per process: a previous run's exports are not this run's.
+    root_outputs: dict[str, Any] = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
+    root_outputs.clear()
     # The CLI hands the program every value as a string, objects as JSON.
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys or []
@@ -160,7 +164,10 @@ def run_program(
 
     @pulumi.runtime.test
     def evaluate():
-        outputs = {k: pulumi.Output.from_input(v) for k, v in (program() or {}).items()}
+        returned = program() or {}
+        # What `pulumi stack output` would show: the exports, and what the program returned.
+        exports = {**root_outputs, **returned}
+        outputs = {k: pulumi.Output.from_input(v) for k, v in exports.items()}
 
         async def secret_names() -> set[str]:
             return {k for k, o in outputs.items() if await o.is_secret()}

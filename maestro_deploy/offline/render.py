@@ -9,7 +9,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from maestro_deploy.offline.mock_run import SECRET_MASK as MASK
-from maestro_deploy.offline.output_dir import write_owned
+from maestro_deploy.safety.files import File, claim
 from maestro_deploy.offline.mock_run import Registered, Run, run_program
 from maestro_deploy.program import main
 
@@ -75,21 +75,14 @@ KUSTOMIZATION = "kustomization.yaml"
 def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str) -> list[Path]:
     """One file per object, named by kind and name, so a GitOps diff reads object by object, and a
     kustomization.yaml that lists exactly them (`kubectl apply -k`, Argo CD, Flux take the directory
-    as it is); into a directory this tool owns, replacing its previous render whole (see output_dir)."""
-
-    def write(directory: Path) -> list[Path]:
-        written = []
-        for obj in objects:
-            path = directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
-            path.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
-            written.append(path)
-        kustomization = {
-            "apiVersion": "kustomize.config.k8s.io/v1beta1",
-            "kind": "Kustomization",
-            "namespace": namespace,
-            "resources": sorted(p.name for p in written),
-        }
-        (directory / KUSTOMIZATION).write_text(yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8")
-        return written + [directory / KUSTOMIZATION]
-
-    return write_owned(out, write)
+    as it is); into a directory this tool owns, replacing its previous render whole (safety.files)."""
+    owned = claim(out)
+    files = {f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml": File(yaml.safe_dump(obj, sort_keys=False)) for obj in objects}
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": namespace,
+        "resources": sorted(files),
+    }
+    files[KUSTOMIZATION] = File(yaml.safe_dump(kustomization, sort_keys=False))
+    return owned.replace(files)

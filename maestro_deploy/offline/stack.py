@@ -99,9 +99,9 @@ def scaled_down(config: dict[str, Any]) -> list[Problem]:
 
 def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
     """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack
-    outputs); into a directory this tool owns, replacing its previous render (see output_dir)."""
-    from maestro_deploy.offline.compose import compose_export, load_generated, save_generated, write_export
-    from maestro_deploy.offline.output_dir import write_owned
+    outputs); into a directory this tool owns, replacing its previous render (see safety.files)."""
+    from maestro_deploy.offline.compose import compose_export, export_files, load_generated, save_generated
+    from maestro_deploy.safety.files import File, claim
 
     _, secure = reveal_offline(loaded.config)
     if secure:
@@ -109,17 +109,14 @@ def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
         raise ConfigError(
             [Problem(p, "encrypted; a Compose export needs its value, so deploy this stack with pulumi up") for p in sorted(secure)]
         )
-    store = state / f"{loaded.name}.generated.json"
-    generated = load_generated(store)
+    # Claimed first: a render refused there leaves no generated password behind.
+    owned = claim(out)
+    generated = load_generated(state, loaded.name)
     run = loaded.run(on_platform(loaded.config, "docker"), generated)
-    save_generated(store, generated)
+    save_generated(state, loaded.name, generated)
     export = compose_export(run)
-
-    def write(directory: Path) -> list[Path]:
-        outputs = directory / "outputs.json"
-        # As `pulumi stack output` shows them: `maestro-deploy outputs --show-secrets` reveals the rest.
-        outputs.write_text(json.dumps(run.shown_outputs(), indent=2), encoding="utf-8")
-        return write_export(export, directory) + [outputs]
-
-    write_owned(out, write)
+    files, directories = export_files(export)
+    # As `pulumi stack output` shows them: `maestro-deploy outputs --show-secrets` reveals the rest.
+    files["outputs.json"] = File(json.dumps(run.shown_outputs(), indent=2))
+    owned.replace(files, directories)
     return out / "compose.yaml", len(export.compose["services"])

@@ -1,0 +1,180 @@
+"""The platforms' own grammars: what Kubernetes, Docker and the image distribution spec accept,
+checked where a value is given, so that `check` passing means the platform takes what `render`
+writes. One module, shared by the library's options and the tool's checks.
+
+Each `is_*` says whether a value is valid; `url_problem` says what is wrong with a URL (or None).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from maestro_components.quantity import quantity
+
+# --- names ---------------------------------------------------------------------------------
+# RFC 1123 label: Service, Namespace and container names, volumes, a Compose project.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# A Kubernetes label value: at most 63, alphanumeric at both ends (a version `1.2.3-rc.` is not).
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+MAX_HOST_NAME = 253
+
+
+def is_dns_label(value: str) -> bool:
+    return _DNS_LABEL.fullmatch(value) is not None
+
+
+def is_dns_subdomain(value: str) -> bool:
+    """An object name (IngressClass, StorageClass) or a host name: labels joined by dots, at most 253."""
+    return 0 < len(value) <= MAX_HOST_NAME and all(is_dns_label(label) for label in value.split("."))
+
+
+def is_label_value(value: str) -> bool:
+    return len(value) <= 63 and _LABEL_VALUE.fullmatch(value) is not None
+
+
+def is_ipv4(value: str) -> bool:
+    """A dotted IPv4 address as `ipaddress` reads it (no leading zeros: 127.0.0.01 is ambiguous)."""
+    try:
+        ipaddress.IPv4Address(value)
+        return True
+    except ValueError:
+        return False
+
+
+# --- image references (github.com/distribution/reference) ----------------------------------
+_ALNUM = r"[a-z0-9]+"
+_PATH_COMPONENT = rf"{_ALNUM}(?:(?:[._]|__|-+){_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REFERENCE = re.compile(
+    rf"(?P<name>(?:(?P<host>{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[(?P<ipv6>[0-9a-fA-F:.]+)\])"
+    rf"(?::(?P<port>[0-9]+))?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?",
+    re.ASCII,
+)
+MAX_IMAGE_NAME = 255
+
+
+def is_image_reference(value: str) -> bool:
+    """[registry[:port]/]path[:tag][@sha256:digest], the grammar every registry and runtime parses."""
+    match = _REFERENCE.fullmatch(value)
+    if not match or len(match.group("name")) > MAX_IMAGE_NAME:
+        return False
+    if match.group("port") is not None and not _is_port(match.group("port")):
+        return False
+    return match.group("ipv6") is None or _is_ipv6(match.group("ipv6"))
+
+
+# --- quantities ----------------------------------------------------------------------------
+# Docker's minimums: `--cpus` below 0.01 and `--memory` below 6 MiB are refused by the daemon.
+DOCKER_MIN_CPUS = 0.01
+DOCKER_MIN_MEMORY = 6 * 2**20
+# Kubernetes counts CPU in millicores: a finer amount is not one it can schedule.
+MIN_CPU = 1e-3
+
+
+def bytes_problem(text: str) -> Optional[str]:
+    """What is wrong with an amount of memory or storage, which is counted in whole bytes."""
+    amount = quantity(text)
+    if text.endswith("m"):
+        return f"{text} is in millibytes, surely a typo: write {text[:-1]}Mi (or {text[:-1]}M)"
+    if amount == 0:
+        return "must be more than 0"
+    if amount != int(amount):
+        return f"{text} is a fraction of a byte: memory and storage are counted in whole bytes, such as 512Mi or 2Gi"
+    return None
+
+
+# --- sizes ---------------------------------------------------------------------------------
+# What the API server stores in one object (etcd's request limit), and a ConfigMap's or Secret's data.
+MAX_OBJECT = 3 * 2**19  # 1.5 MiB
+MAX_CONFIG_DATA = 2**20  # 1 MiB
+# The kernel's limit on one argument or environment string (MAX_ARG_STRLEN).
+MAX_ENV_VALUE = 128 * 2**10
+
+
+def object_size_problem(kind: str, size: int) -> Optional[str]:
+    limit = MAX_CONFIG_DATA if kind in ("ConfigMap", "Secret") else MAX_OBJECT
+    if size > limit:
+        return f"{size} bytes; the API server takes at most {limit / 2**20:g} MiB in one {kind}"
+    return None
+
+
+# --- URLs ----------------------------------------------------------------------------------
+# Quotes, markup, backslashes, spaces, controls, bidirectional controls, separators and any
+# non-ASCII character: a URL carries them percent-encoded or not at all (they break a Mermaid
+# graph, an HTML attribute, a shell, or what a reader sees).
+_NOT_IN_URLS = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]")
+_URL = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:(?P<userinfo>[^/?#]*)@)?"
+    r"(?P<host>\[[^\]/?#]*\]|[^:/?#\[\]]*)(?::(?P<port>[^/?#]*))?"
+    r"(?P<path>/[^?#]*)?(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?",
+    re.S,
+)
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class Url:
+    scheme: str
+    userinfo: Optional[str]
+    host: str
+    port: Optional[int]
+    path: str
+    query: Optional[str]
+    fragment: Optional[str]
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= 65535
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+        return "%" not in text
+    except ValueError:
+        return False
+
+
+def host_problem(host: str) -> Optional[str]:
+    if host.startswith("["):
+        return None if _is_ipv6(host[1:-1]) else "its host is not a valid IPv6 address"
+    if re.fullmatch(r"[0-9.]+", host):
+        return None if is_ipv4(host) else "its host is not a valid IPv4 address"
+    if not host or len(host) > MAX_HOST_NAME:
+        return "its host is empty or longer than 253 characters"
+    if not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
+        return "its host is not a DNS name: labels of letters, digits and '-' (not at either end), at most 63, none empty"
+    return None
+
+
+def parse_url(text: str, schemes: tuple[str, ...] = ("http", "https")) -> Url:
+    """A URL by one strict reading, or ValueError saying what is wrong (never quoting it)."""
+    if _NOT_IN_URLS.search(text):
+        raise ValueError("holds a character a URL cannot carry as is (a space, quote, markup, control or non-ASCII character)")
+    match = _URL.fullmatch(text)
+    if not match or match.group("scheme").lower() not in schemes:
+        raise ValueError(f"expected an absolute {' or '.join(s + '://' for s in schemes)} URL")
+    if problem := host_problem(match.group("host")):
+        raise ValueError(problem)
+    port = match.group("port")
+    if port is not None and not _is_port(port):
+        raise ValueError("its port is not a number from 1 to 65535")
+    return Url(
+        match.group("scheme").lower(), match.group("userinfo"), match.group("host"), int(port) if port else None,
+        match.group("path") or "", match.group("query"), match.group("fragment"),
+    )
+
+
+def url_problem(text: str, schemes: tuple[str, ...] = ("http", "https"), credentials: bool = False) -> Optional[str]:
+    """What is wrong with `text` as a URL of `schemes`; without credentials unless allowed."""
+    try:
+        url = parse_url(text, schemes)
+    except ValueError as err:
+        return str(err)
+    if not credentials and url.userinfo is not None:
+        return "holds credentials (user or password), which would be deployed and shown in plain text"
+    return None
