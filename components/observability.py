@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 from maestro_components.products.facts import OTEL_ENV
 from maestro_components.unit import ServiceUnit
+from maestro_components.wiring import CLUSTER_PROMETHEUS
 
-DEFAULT_PROMETHEUS_NAMESPACE = "monitoring"
+DEFAULT_PROMETHEUS_NAMESPACE = CLUSTER_PROMETHEUS.default
 
 
 def telemetry_env(unit: ServiceUnit, stack: str, otlp_endpoint: str) -> dict[str, str]:

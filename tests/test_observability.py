@@ -199,3 +199,18 @@ def test_without_bundled_metrics_docker_runs_no_prometheus():
     env = render_env({"maestro:platform": "docker", "maestro:components": {"engine": {}}}, "plain")
     assert "prometheus_url" not in env.outputs
     assert not [r for r in env.run.registered if r.name == "prometheus"]
+
+
+def test_the_stack_endpoints_of_the_wiring_name_real_settings_and_variables():
+    from maestro_components.options import Observability
+    from maestro_components.products.facts import PRODUCTS
+    from maestro_components.wiring import STACK_ENDPOINTS, env_of
+
+    for endpoint in STACK_ENDPOINTS:
+        section, key = endpoint.setting.split(".")
+        assert section == "observability" and key in Observability.model_fields
+        for product in PRODUCTS.values():
+            assert env_of(endpoint) <= product.wired_env
+    # What the collector's entry says lands on a product is exactly what a product gets.
+    env = stack_env("staging")
+    assert {e["name"] for e in container(env, "hive")["env"] if e["name"].startswith("OTEL_")} == env_of(STACK_ENDPOINTS[0])

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maestro_components.wiring import OTLP_COLLECTOR, env_of
 
-# What the stack's OTLP endpoint sets on every product (maestro:observability.otlp_endpoint).
-OTEL_ENV = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"})
+# What the stack's OTLP collector, an endpoint of the wiring, sets on every product.
+OTEL_ENV = env_of(OTLP_COLLECTOR)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field
 
+from maestro_components.wiring import STACK_ENDPOINTS
 from maestro_components.options import (
     OUTPUT_NAME,
     STACK_NAME,
@@ -136,7 +137,11 @@ class Docker(Strict):
 
 
 # The observability keys that configure one platform only (otlp_endpoint serves every platform).
-OBSERVABILITY_PLATFORM = {"metrics": "docker", "service_monitors": "kubernetes", "prometheus_namespace": "kubernetes"}
+OBSERVABILITY_PLATFORM = {
+    "metrics": "docker",
+    "service_monitors": "kubernetes",
+    **{e.setting.split(".", 1)[1]: e.platform for e in STACK_ENDPOINTS if e.platform},
+}
 
 
 class Ephemeral(Strict):
