@@ -47,10 +47,12 @@ _HOME = {
     "Amounts": "options",
     "Autoscaling": "options",
     "Build": "options",
+    "BackupOptions": "options",
     # the contract between a product and a platform, and the catalog's defaults
     "ServiceUnit": "unit",
     "Platform": "unit",
     "Endpoints": "unit",
+    "Dump": "unit",
     "load_catalog": "catalog",
 }
 

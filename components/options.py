@@ -327,3 +327,34 @@ class Observability(Strict):
         if self.service_monitors is False or self.prometheus_namespace is not None:
             return "annotations"
         return None
+
+
+def _schedule(value: str) -> str:
+    if problem := grammar.cron_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise ValueError("must be at least 1: keep 0 would delete every backup as soon as it is taken")
+    return value
+
+
+CronSchedule = Annotated[str, Field(max_length=200), AfterValidator(_schedule)]
+
+
+class BackupOptions(Strict):
+    """Scheduled backups of every stateful part (Kubernetes: one CronJob each)."""
+
+    schedule: CronSchedule = Field(
+        description="When, in UTC: a 5-field cron expression (minute hour day-of-month month day-of-week) or @daily, @hourly, ..."
+    )
+    keep: Annotated[int, Field(le=1000, strict=True), AfterValidator(_at_least_one)] = Field(
+        description="How many backups of each part to keep; older ones are deleted after each new one."
+    )
+    storage: Optional[Storage] = Field(
+        None,
+        description="Where backups go: {size, storage_class}, a claim per part that the stack creates (protected, retained; "
+        "omitted: as large as the part's data), or {existing: <claim>}, one claim shared by every part (ReadWriteMany).",
+    )

@@ -23,6 +23,17 @@ class DataVolume:
 
 
 @dataclass(frozen=True)
+class Dump:
+    """How to copy a unit's data consistently while it runs, where a copy of its volume would not
+    be (a database's files change under the copy): a shell command, run in the unit's own image
+    with the unit's secret files at their paths, that reaches the unit at "$SOURCE_HOST" on
+    "$SOURCE_PORT" and writes the copy to "$BACKUP_FILE"."""
+
+    command: str
+    extension: str  # of the file it writes: "dump"
+
+
+@dataclass(frozen=True)
 class BuildSource:
     """Build the image from local source, on platforms that can (Docker)."""
 
@@ -76,6 +87,7 @@ class ServiceUnit:
     deadline_seconds: Optional[int] = None  # a task still running after this is stopped, and fails
     max_request_body: Optional[str] = None  # a quantity: the largest request its public host takes
     data: list[DataVolume] = field(default_factory=list)
+    dump: Optional[Dump] = None  # how its data is backed up; None: by an archive of its volumes
     args: Optional[list[str]] = None
     build: Optional[BuildSource] = None  # where `image` comes from, when it is built here
     # What the unit's own process calls: unit names in the stack, or external URLs (an

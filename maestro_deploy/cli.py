@@ -36,7 +36,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     loaded = _load(args)
     keys = [key for _, key, _ in products(loaded.settings)]
     print(f"{loaded.name}: valid ({loaded.settings.platform}; {', '.join(keys) or 'no products'})")
-    if loaded.settings.components.engine:
+    if loaded.settings.platform == "docker":
+        from maestro_deploy.local import daemon_of
+
+        # scripts/up and scripts/down read this line: every Docker command of theirs goes there.
+        host = daemon_of(loaded.settings).host
+        print(f"{loaded.name}: Docker daemon {host} (maestro:docker.host)" if host else f"{loaded.name}: Docker daemon from DOCKER_HOST, or the local one (maestro:docker.host names another)")
+    elif loaded.settings.components.engine:
         from maestro_deploy.program import offered_to
 
         callers = offered_to(loaded.settings)
@@ -68,19 +74,22 @@ def cmd_render(args: argparse.Namespace) -> int:
 def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
     compose, services = write_compose(loaded, out, state)
     name = loaded.name
-    print(f"{name}: wrote {compose} ({services} services); up: docker-compose -p maestro-{name} -f {compose} up -d")
+    host = loaded.settings.docker.host if loaded.settings.docker else None
+    on = f"DOCKER_HOST={host} " if host else ""  # the daemon maestro:docker.host names, not this shell's
+    print(f"{name}: wrote {compose} ({services} services); up: {on}docker-compose -p maestro-{name} -f {compose} up -d")
     return 0
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
-    from maestro_deploy.local import Compose, Progress
+    from maestro_deploy.local import Compose, Progress, daemon_of
 
     progress = Progress()
     loaded = _load(args)
     name = loaded.name
     out = Path(args.out or f"out/{name}-compose")
     write_compose(loaded, out, Path(args.state))
-    compose = Compose(name, out)
+    compose = Compose(name, out, daemon_of(loaded.settings))
+    progress(f"on {compose.daemon}")
     progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
     compose.build_images(progress)
     compose.up()
@@ -108,14 +117,16 @@ def print_urls(outputs: dict[str, Any], stack: str) -> None:
 
 
 def cmd_compose_down(args: argparse.Namespace) -> int:
-    from maestro_deploy.local import Compose, leftovers
+    from maestro_deploy.local import Compose, daemon_of, leftovers
 
-    name, _ = resolve_stack_path(args.stack)
+    loaded = _load(args)  # its maestro:docker.host: down where it was brought up
+    name = loaded.name
     out = Path(args.out or f"out/{name}-compose")
     if not (out / "compose.yaml").is_file():
         raise ConfigError([Problem(str(out), "no compose.yaml here: nothing was brought up from this directory")])
-    Compose(name, out).down(delete_data=args.delete_data)
-    left = leftovers(name)
+    daemon = daemon_of(loaded.settings)
+    Compose(name, out, daemon).down(delete_data=args.delete_data)
+    left = leftovers(name, daemon)
     kept = "; data volumes kept (--delete-data removes them)" if not args.delete_data else ""
     print(f"{name}: down{kept}" + (f"; left: {left}" if left and args.delete_data else ""))
     return 1 if left and args.delete_data else 0
@@ -199,12 +210,15 @@ def default_owner() -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", user).strip("-._")[:63] or "unknown"
 
 
-def make_driver(args: argparse.Namespace):
+def make_driver(args: argparse.Namespace, docker_host: Optional[str] = None):
+    """`docker_host`: a run's `maestro:docker.host`; the other commands find ephemeral stacks
+    on the daemon DOCKER_HOST names, or the local one."""
     from maestro_deploy.ephemeral.drivers import DockerDriver, PulumiDriver
+    from maestro_deploy.local import Daemon
 
     if args.driver == "pulumi":
         return PulumiDriver(args.backend)
-    return DockerDriver()
+    return DockerDriver(daemon=Daemon(docker_host))
 
 
 def cmd_ephemeral_run(args: argparse.Namespace) -> int:
@@ -218,7 +232,8 @@ def cmd_ephemeral_run(args: argparse.Namespace) -> int:
         checked["maestro:kubernetes"] = {**(checked.get("maestro:kubernetes") or {}), "namespace": "qf-check"}
     check(checked, None)
     try:
-        return ephemeral.run(make_driver(args), config, words, args.owner, ttl, Path(args.results))
+        host = (config.get("maestro:docker") or {}).get("host")
+        return ephemeral.run(make_driver(args, host), config, words, args.owner, ttl, Path(args.results))
     except ephemeral.Interrupted as err:  # before the run armed its own handling: nothing exists yet
         return err.exit_code
 

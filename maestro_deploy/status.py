@@ -15,11 +15,12 @@ def docker_status(loaded: Loaded) -> int:
 
     from maestro_deploy.config.exposure import public_urls
     from maestro_deploy.ephemeral import format_age
-    from maestro_deploy.local import stack_status
+    from maestro_deploy.local import daemon_of, stack_status
 
-    units = stack_status(loaded.name)
+    daemon = daemon_of(loaded.settings)
+    units = stack_status(loaded.name, daemon)
     if not units:
-        print(f"error: {loaded.name} is not running on this Docker engine (no container labelled maestro.stack={loaded.name})", file=sys.stderr)
+        print(f"error: {loaded.name} is not running on {daemon} (no container labelled maestro.stack={loaded.name})", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     public = public_urls(loaded.settings)
     print(f"{'PRODUCT':15} {'UNIT':24} {'STATE':12} {'HEALTH':10} {'UP':>8}  {'IMAGE':32} URL")

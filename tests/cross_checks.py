@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-WORKLOAD_KINDS = ("Deployment", "Job")
+from maestro_components.kubernetes.network import DNS_EGRESS
+
+WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -19,9 +21,15 @@ def _named(objects: list[dict], kind: str) -> dict[str, dict]:
     return {o["metadata"]["name"]: o for o in _by_kind(objects, kind)}
 
 
+def pod_template_of(workload: dict) -> dict:
+    """A workload's pod template, wherever its kind keeps it."""
+    spec = workload["spec"]
+    return spec["jobTemplate"]["spec"]["template"] if workload["kind"] == "CronJob" else spec["template"]
+
+
 def _pods(objects: list[dict]) -> dict[str, dict]:
     """Workload name -> its pod template."""
-    return {o["metadata"]["name"]: o["spec"]["template"] for o in objects if o["kind"] in WORKLOAD_KINDS}
+    return {o["metadata"]["name"]: pod_template_of(o) for o in objects if o["kind"] in WORKLOAD_KINDS}
 
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -37,6 +45,8 @@ def services_select_workloads(objects: list[dict]) -> list[str]:
         if not chosen:
             problems.append(f"Service {name} selects no workload's pods")
             continue
+        if len(chosen) > 1:
+            problems.append(f"Service {name} selects the pods of several workloads: {', '.join(sorted(chosen))}")
         for port in spec["ports"]:
             target = port.get("targetPort", port["port"])
             for w in chosen:
@@ -217,6 +227,86 @@ def calls_are_admitted(objects: list[dict], wiring: dict[str, Any], ingress_name
     return problems
 
 
+def backups_reach_their_source_only(objects: list[dict]) -> list[str]:
+    """Every CronJob (a backup) has a NetworkPolicy of its own that lets it reach its source and
+    nothing else: the Service its SOURCE_HOST names, on that Service's port, which the source's
+    policies let in (and the cluster's DNS, to find it); with no SOURCE_HOST (an archive of a
+    volume), nothing at all. A volume it reads from another workload's pod is ReadWriteOnce: it
+    runs on that pod's node (required pod affinity on the hostname), or it could not mount it."""
+    problems = []
+    pods, services = _pods(objects), _named(objects, "Service")
+    for job in _by_kind(objects, "CronJob"):
+        name, pod = job["metadata"]["name"], pod_template_of(job)
+        labels = pod["metadata"]["labels"]
+        own = [
+            p for p in _by_kind(objects, "NetworkPolicy")
+            if _selects(p["spec"]["podSelector"].get("matchLabels", {}), labels)
+            and not any(_selects(p["spec"]["podSelector"].get("matchLabels", {}), other["metadata"]["labels"]) for w, other in pods.items() if w != name)
+        ]
+        if not own:
+            problems.append(f"CronJob {name}: no NetworkPolicy of its own selects its pods")
+        env = {v["name"]: v.get("value") for c in pod["spec"]["containers"] for v in c.get("env", [])}
+        source = services.get((env.get("SOURCE_HOST") or "").split(".")[0])
+        target, port = None, None
+        if source is not None:
+            port = source["spec"]["ports"][0]["port"]
+            target = next((p["metadata"]["labels"] for p in pods.values() if _selects(source["spec"]["selector"], p["metadata"]["labels"])), {})
+            if not _admits(_policies_for(objects, labels), "egress", {"pod": target}, port):
+                problems.append(f"CronJob {name} is not let out to its source {source['metadata']['name']}:{port}")
+            if not _admits(_policies_for(objects, target), "ingress", {"pod": labels}, port):
+                problems.append(f"CronJob {name} is not let in by its source {source['metadata']['name']}'s policies")
+        elif env.get("SOURCE_HOST"):
+            problems.append(f"CronJob {name}: its SOURCE_HOST {env['SOURCE_HOST']} is no Service of the stack")
+        for rule in (r for spec in _policies_for(objects, labels) for r in spec.get("egress", [])):
+            if source is not None and rule == DNS_EGRESS:
+                continue  # to find the source by its name
+            to_source = target is not None and [p["port"] for p in rule.get("ports", [])] == [port] and all(
+                set(peer) == {"podSelector"} and _selects(peer["podSelector"].get("matchLabels", {}), target) for peer in rule.get("to", [{}])
+            )
+            if not to_source:
+                problems.append(f"CronJob {name} may reach more than its source: {rule}")
+        problems += _placed_beside_its_source(name, pod, objects)
+    return problems
+
+
+
+
+def _placed_beside_its_source(name: str, pod: dict, objects: list[dict]) -> list[str]:
+    problems = []
+    terms = pod["spec"].get("affinity", {}).get("podAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+    for volume in pod["spec"].get("volumes", []):
+        claim = volume.get("persistentVolumeClaim")
+        if not claim or not claim.get("readOnly"):
+            continue
+        owners = [
+            w for w in _by_kind(objects, "Deployment")
+            if any(v.get("persistentVolumeClaim", {}).get("claimName") == claim["claimName"] for v in pod_template_of(w)["spec"].get("volumes", []))
+        ]
+        if not owners:
+            problems.append(f"CronJob {name} reads claim {claim['claimName']}, which no Deployment mounts")
+        for owner in owners:
+            labels = pod_template_of(owner)["metadata"]["labels"]
+            if not any(t.get("topologyKey") == "kubernetes.io/hostname" and _selects(t["labelSelector"].get("matchLabels", {}), labels) for t in terms):
+                problems.append(f"CronJob {name} reads claim {claim['claimName']} but is not placed on the node of {owner['metadata']['name']}'s pod")
+    return problems
+
+
+def cronjobs_are_bounded(objects: list[dict]) -> list[str]:
+    """A scheduled run never overlaps the last, starts late only within a deadline, is stopped
+    after one, and leaves a bounded history of Jobs."""
+    problems = []
+    for job in _by_kind(objects, "CronJob"):
+        spec, name = job["spec"], job["metadata"]["name"]
+        if spec.get("concurrencyPolicy") != "Forbid":
+            problems.append(f"CronJob {name}: concurrencyPolicy is {spec.get('concurrencyPolicy')!r}, not Forbid")
+        for key in ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+            if key not in spec:
+                problems.append(f"CronJob {name}: no {key}")
+        if "activeDeadlineSeconds" not in spec["jobTemplate"]["spec"]:
+            problems.append(f"CronJob {name}: its Jobs have no activeDeadlineSeconds")
+    return problems
+
+
 def all_problems(objects: list[dict], wiring: dict[str, Any], existing_claims: frozenset[str] = frozenset(), ingress_namespace: str = "ingress-nginx") -> list[str]:
     return (
         services_select_workloads(objects)
@@ -226,6 +316,8 @@ def all_problems(objects: list[dict], wiring: dict[str, Any], existing_claims: f
         + autoscaled_deployments_leave_replicas_alone(objects)
         + labels_are_consistent(objects)
         + calls_are_admitted(objects, wiring, ingress_namespace)
+        + backups_reach_their_source_only(objects)
+        + cronjobs_are_bounded(objects)
     )
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import cross_checks as cc
 
-EXISTING_CLAIMS = frozenset({"shared-artifacts"})
+EXISTING_CLAIMS = frozenset({"shared-artifacts", "nightly"})
 
 
 def problems(env, ingress_namespace="ingress-nginx"):
@@ -52,14 +52,18 @@ KUBERNETES = st.fixed_dictionaries(
 )
 
 
+BACKUP = st.sampled_from([None, {"schedule": "@daily", "keep": 3}, {"schedule": "*/30 * * * *", "keep": 2, "storage": {"existing": "nightly"}}])
+
+
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(products=PRODUCTS, engine=ENGINE, kubernetes=KUBERNETES)
-def test_generated_stacks_agree_with_themselves_and_their_traffic(products, engine, kubernetes):
+@given(products=PRODUCTS, engine=ENGINE, kubernetes=KUBERNETES, backup=BACKUP)
+def test_generated_stacks_agree_with_themselves_and_their_traffic(products, engine, kubernetes, backup):
     components = {**products, "engine": engine}
     if "quality-fabric" in components and "frontend" not in components:
         # Without a frontend, the e2e suite has nothing to load: the others run.
         components["quality-fabric"] = {**components["quality-fabric"], "test_suites": ["unit", "integration"]}
-    env = render_env({"maestro:kubernetes": kubernetes, "maestro:components": components}, "gen")
+    config = {"maestro:kubernetes": kubernetes, "maestro:components": components}
+    env = render_env({**config, **({"maestro:backup": backup} if backup else {})}, "gen")
     assert problems(env) == []
 
 
@@ -133,3 +137,68 @@ def test_a_callee_that_does_not_admit_its_caller_is_reported():
 def test_two_stacks_in_one_namespace_collide():
     staging = stack_env("staging").objects
     assert any("Deployment maestro-staging/engine" in c for c in cc.collisions({"a": staging, "b": staging}))
+
+
+# --- the backups (staging schedules them) ---
+
+def backup_pod(o, name):
+    return o[("CronJob", name)]["spec"]["jobTemplate"]["spec"]["template"]
+
+
+def test_a_service_that_also_selects_backup_pods_is_reported():
+    def mutate(o):
+        backup_pod(o, "engine-db-backup")["metadata"]["labels"]["app.kubernetes.io/component"] = "database"
+    assert "Service engine-db selects the pods of several workloads: engine-db, engine-db-backup" in broken("staging", mutate)
+
+
+def test_a_backup_without_a_policy_of_its_own_is_reported():
+    def mutate(o):
+        o[("NetworkPolicy", "registry-backup")]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] = "pypi"
+    assert "CronJob registry-backup: no NetworkPolicy of its own selects its pods" in broken("staging", mutate)
+
+
+def test_a_backup_that_may_reach_more_than_its_source_is_reported():
+    wider = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+
+    def mutate(o):
+        o[("NetworkPolicy", "ml-platform-backup")]["spec"]["egress"].append(wider)
+        o[("NetworkPolicy", "engine-db-backup")]["spec"]["egress"].append(wider)
+    found = broken("staging", mutate)
+    assert f"CronJob ml-platform-backup may reach more than its source: {wider}" in found
+    assert f"CronJob engine-db-backup may reach more than its source: {wider}" in found
+
+
+def test_a_dump_its_database_does_not_let_in_is_reported():
+    def mutate(o):
+        del backup_pod(o, "engine-db-backup")["metadata"]["labels"]["calls.maestro.dev/engine-db"]
+    assert "CronJob engine-db-backup is not let in by its source engine-db's policies" in broken("staging", mutate)
+
+
+def test_a_dump_not_let_out_to_its_database_is_reported():
+    def mutate(o):
+        o[("NetworkPolicy", "engine-db-backup")]["spec"]["egress"][1]["ports"][0]["port"] = 5433
+    found = broken("staging", mutate)
+    assert "CronJob engine-db-backup is not let out to its source engine-db:5432" in found
+
+
+def test_an_archive_off_its_volumes_node_is_reported():
+    def mutate(o):
+        del backup_pod(o, "registry-backup")["spec"]["affinity"]
+    assert "CronJob registry-backup reads claim registry-data-0 but is not placed on the node of registry's pod" in broken("staging", mutate)
+
+
+def test_a_backup_claim_that_does_not_exist_is_reported():
+    def mutate(o):
+        backup_pod(o, "ml-platform-backup")["spec"]["volumes"][-1]["persistentVolumeClaim"]["claimName"] = "nightly"
+    assert "ml-platform-backup: volume data-1 claims a missing PersistentVolumeClaim nightly" in broken("staging", mutate)
+
+
+def test_an_unbounded_schedule_is_reported():
+    def mutate(o):
+        spec = o[("CronJob", "registry-backup")]["spec"]
+        spec["concurrencyPolicy"] = "Allow"
+        del spec["startingDeadlineSeconds"], spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+    found = broken("staging", mutate)
+    assert "CronJob registry-backup: concurrencyPolicy is 'Allow', not Forbid" in found
+    assert "CronJob registry-backup: no startingDeadlineSeconds" in found
+    assert "CronJob registry-backup: its Jobs have no activeDeadlineSeconds" in found

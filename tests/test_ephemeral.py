@@ -252,7 +252,7 @@ def test_ephemeral_stacks_protect_nothing_and_carry_their_labels(platform):
 # --- the CLI and the two real drivers ---
 
 def test_a_config_mistake_creates_no_stack(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "make_driver", lambda args: pytest.fail("a driver was made"))
+    monkeypatch.setattr(cli, "make_driver", lambda args, docker_host=None: pytest.fail("a driver was made"))
     assert cli.main(["ephemeral", "run", "--deploy", "engine", "--suites", "e2e", "--results", str(tmp_path)]) == 2
     assert "maestro:components.quality-fabric.target.frontend_url: required by the e2e suite" in capsys.readouterr().err
     assert cli.main(["ephemeral", "run", "--deploy", "engnie", "--results", str(tmp_path)]) == 2
@@ -261,7 +261,7 @@ def test_a_config_mistake_creates_no_stack(tmp_path, monkeypatch, capsys):
 
 def test_the_cli_runs_the_composed_stack_on_the_driver(tmp_path, monkeypatch):
     driver = FakeDriver()
-    monkeypatch.setattr(cli, "make_driver", lambda args: driver)
+    monkeypatch.setattr(cli, "make_driver", lambda args, docker_host=None: driver)
     argv = ["ephemeral", "run", "--from", "dev", "--deploy", "engine@1.2.3", "--deploy", "frontend", "--suites", "unit,e2e", "--results", str(tmp_path), "--owner", "ci"]
     assert cli.main(argv) == 0
     ((_, name), *_) = driver.calls
@@ -342,8 +342,8 @@ def test_the_docker_driver_writes_its_export_where_render_owns_it_and_removes_al
     calls = []
     monkeypatch.setattr(local_run.Compose, "build_images", lambda self, say: calls.append("build"))
     monkeypatch.setattr(local_run.Compose, "up", lambda self: calls.append("up"))
-    monkeypatch.setattr(drivers, "_docker", lambda args: "")
-    monkeypatch.setattr(drivers, "leftovers", lambda stack: {})
+    monkeypatch.setattr(drivers.DockerDriver, "_docker", lambda self, args: "")
+    monkeypatch.setattr(drivers, "leftovers", lambda stack, daemon: {})
     config = read_stack_config(resolve_stack_path("dev")[1])
     driver = drivers.DockerDriver(workdir=tmp_path)
     driver.deploy("qf-test-000001", config)
@@ -357,7 +357,7 @@ def test_the_docker_driver_writes_its_export_where_render_owns_it_and_removes_al
 def test_a_candidate_image_is_deployed_and_the_stack_name_is_left_for_cleanup(tmp_path, monkeypatch):
     """What a CI pipeline does: a candidate image by variable; an always-run step reads the name."""
     driver = FakeDriver()
-    monkeypatch.setattr(cli, "make_driver", lambda args: driver)
+    monkeypatch.setattr(cli, "make_driver", lambda args, docker_host=None: driver)
     argv = ["ephemeral", "run", "--deploy", "engine", "--image", "engine=registry.example.com/maestro-engine:pr-42", "--suites", "unit", "--results", str(tmp_path), "--owner", "ci"]
     assert cli.main(argv) == 0
     ((_, name), *_) = driver.calls
@@ -370,7 +370,7 @@ def test_a_candidate_image_is_deployed_and_the_stack_name_is_left_for_cleanup(tm
 def test_results_go_only_into_a_directory_the_tool_owns(tmp_path, monkeypatch, capsys):
     """`--results /` (as root) must not write into the real root: refused before any stack exists."""
     driver = FakeDriver()
-    monkeypatch.setattr(cli, "make_driver", lambda args: driver)
+    monkeypatch.setattr(cli, "make_driver", lambda args, docker_host=None: driver)
     (tmp_path / "mine.txt").write_text("mine\n")
     argv = ["ephemeral", "run", "--deploy", "engine", "--suites", "unit", "--results", str(tmp_path), "--owner", "ci"]
     assert cli.main(argv) == 2

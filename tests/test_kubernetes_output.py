@@ -3,6 +3,7 @@
 import kubernetes_validate
 import pytest
 from conftest import KUBERNETES_STACKS, ROOT
+from cross_checks import pod_template_of
 from harness import render_env, stack_env
 
 BASE = {"maestro:kubernetes": {"namespace": "maestro-test", "domain": "test.example.com"}}
@@ -13,7 +14,7 @@ def config(size=None, **components):
 
 
 def workloads(env):
-    return env.all("Deployment") + env.all("Job")
+    return env.all("Deployment") + env.all("Job") + env.all("CronJob")
 
 
 SOMEONE_ELSE = str(ROOT / "tests" / "fixtures" / "Pulumi.someone-else.yaml")
@@ -40,7 +41,7 @@ def test_someone_elses_stack_gets_the_wiring_it_asks_for():
 @pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_pod_runs_with_least_privilege(stack):
     for w in workloads(stack_env(stack)):
-        pod = w["spec"]["template"]["spec"]
+        pod = pod_template_of(w)["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] >= 10000 and pod["securityContext"]["runAsGroup"] >= 10000
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -186,7 +186,9 @@ def test_the_quality_fabric_runner_runs_once_to_completion():
 
 def test_persistent_volumes_are_protected_and_retained_on_delete():
     claims = stack_env("staging").registered("kubernetes:core/v1:PersistentVolumeClaim")
-    assert {c.name for c in claims} == {"engine-db-data-0", "ml-platform-data-0", "registry-data-0"}
+    data = {"engine-db-data-0", "ml-platform-data-0", "registry-data-0"}
+    # staging schedules backups: each part's claim is kept as carefully as its data.
+    assert {c.name for c in claims} == data | {"engine-db-backup", "ml-platform-backup", "registry-backup"}
     for claim in claims:
         assert claim.protect and claim.retain_on_delete, claim.name
     others = [r for r in stack_env("staging").run.registered if r.custom and r.type != "kubernetes:core/v1:PersistentVolumeClaim"]

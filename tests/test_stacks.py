@@ -19,6 +19,7 @@ TOP_LEVEL = {
     "pulumi:providers:kubernetes",
     "kubernetes:core/v1:Namespace",
     "maestro:kubernetes:NetworkRules",
+    "maestro:kubernetes:Backups",
     "pulumi:providers:docker",
     "docker:index/network:Network",
 }

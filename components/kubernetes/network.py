@@ -73,8 +73,9 @@ class NetworkRules(pulumi.ComponentResource):
         )
         self.register_outputs({})
 
-    def admit(self, unit: ServiceUnit, selector: dict[str, str], labels: dict[str, str]) -> NetworkPolicy:
-        """The policy of `unit`, whose pods `selector` selects; `labels` go on the policy itself."""
+    def admit(self, unit: ServiceUnit, selector: dict[str, str], labels: dict[str, str], dns: bool = True) -> NetworkPolicy:
+        """The policy of `unit`, whose pods `selector` selects; `labels` go on the policy itself.
+        `dns`: whether its pods may ask the cluster's DNS (one that calls nothing need not)."""
         # The stack's own pods only, whatever else in the namespace shares the unit's labels.
         selector = {**self._stack_pods, **selector}
         self._units[unit.name] = (unit, selector)
@@ -82,7 +83,7 @@ class NetworkRules(pulumi.ComponentResource):
             "podSelector": {"matchLabels": selector},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": self._ingress(unit),
-            "egress": [DNS_EGRESS] + self._egress(unit),
+            "egress": ([DNS_EGRESS] if dns else []) + self._egress(unit),
         }
         return NetworkPolicy(
             unit.name,

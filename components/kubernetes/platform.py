@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Optional
+from urllib.parse import urlsplit
 
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
@@ -19,7 +20,7 @@ from maestro_components.kubernetes.service_unit import (
     selector_labels,
 )
 from maestro_components.observability import DEFAULT_PROMETHEUS_NAMESPACE, send_telemetry
-from maestro_components.options import Observability
+from maestro_components.options import BackupOptions, Observability
 from maestro_components.unit import Endpoints, ServiceUnit
 
 
@@ -48,6 +49,7 @@ class KubernetesPlatform:
         self.protect_data = protect_data
         self.units: list[ServiceUnit] = []
         self._workloads: dict[str, pulumi.Resource] = {}
+        self._deployed: dict[str, KubernetesServiceUnit] = {}
         self._parent = parent
         stack_labels = {"app.kubernetes.io/part-of": "maestro", "app.kubernetes.io/instance": stack}
         self._stack_labels = stack_labels
@@ -113,6 +115,31 @@ class KubernetesPlatform:
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": self._provider}),
         )
         self._workloads[unit.name] = component.workload
+        self._deployed[unit.name] = component
         labels = recommended_labels(unit, self.stack)
         self._network.admit(unit, selector_labels(labels, unit), labels)
         return component
+
+    def schedule_backups(self, options: BackupOptions) -> Optional[pulumi.ComponentResource]:
+        """Back up every unit with data deployed so far, on `options`' schedule (see backup.py);
+        None when there is none."""
+        from maestro_components.kubernetes.backup import Backups, BackupsArgs, BackupSource
+
+        sources = [
+            BackupSource(
+                unit=unit,
+                selector=selector_labels(recommended_labels(unit, self.stack), unit),
+                claims=self._deployed[unit.name].claims,
+                secret_files=self._deployed[unit.name].secret_files,
+                host=urlsplit(self.endpoints(unit).internal_url).hostname,
+            )
+            for unit in self.units
+            if unit.data
+        ]
+        if not sources:
+            return None
+        return Backups(
+            "backups",
+            BackupsArgs(options, sources, self.namespace_name, self.stack, self._network, self.protect_data),
+            opts=pulumi.ResourceOptions(parent=self._parent, providers={"kubernetes": self._provider}),
+        )

@@ -38,6 +38,32 @@ def _probe(unit: ServiceUnit, *, initial_delay: int, alive_only: bool = False) -
     return {**action, "initialDelaySeconds": initial_delay, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3}
 
 
+# Beyond what the probes take: scheduling a pod and pulling its image; and for a unit with data
+# (replaced, not rolled), stopping the old pod and moving its ReadWriteOnce volume to the new one.
+START_SECONDS = 180
+VOLUME_MOVE_SECONDS = 120
+
+
+def progress_deadline(unit: ServiceUnit, container: dict[str, Any]) -> int:
+    """How long a rollout may go without a new pod becoming ready (progressDeadlineSeconds). A pod
+    that can become ready does so before its liveness probe would first restart it (the initial
+    delay, then failure threshold x period); one restart is forgiven, and its start allowed for."""
+    probe = container["livenessProbe"]
+    window = probe["initialDelaySeconds"] + probe["failureThreshold"] * probe["periodSeconds"]
+    return START_SECONDS + 2 * window + (VOLUME_MOVE_SECONDS if unit.data else 0)
+
+
+def rollout_wait(unit: ServiceUnit, deadline: int) -> int:
+    """How long `pulumi up` waits for a rollout: the progress deadline for each of its rounds (a
+    RollingUpdate at the default 25% surge, rounded up, and 25% unavailable, rounded down, or one
+    Recreate), and a minute for Kubernetes to mark it failed and the provider to see it."""
+    if unit.data:
+        return deadline + 60
+    replicas = unit.autoscaling.max_replicas if unit.autoscaling else unit.replicas
+    per_round = -(-replicas // 4) + replicas // 4
+    return deadline * -(-replicas // per_round) + 60
+
+
 def pod_template(
     unit: ServiceUnit,
     labels: dict[str, str],

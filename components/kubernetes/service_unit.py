@@ -18,7 +18,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap, PersistentVolumeClaim, Secret, 
 from pulumi_kubernetes.networking.v1 import Ingress
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
-from maestro_components.kubernetes.pod import file_key, pod_template
+from maestro_components.kubernetes.pod import file_key, pod_template, progress_deadline, rollout_wait
 from maestro_components.quantity import quantity
 from maestro_components.unit import ServiceUnit
 
@@ -164,6 +164,9 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             )
             for i, volume in enumerate(unit.data)
         ]
+        # What a unit's backups read: its volumes' claims, and its secret files (a database's password).
+        self.claims: list[pulumi.Input[str]] = [claim if isinstance(claim, str) else claim.metadata["name"] for claim in claims]
+        self.secret_files = files_secret
         template = pod_template(
             unit,
             pod_labels(labels, unit),
@@ -171,7 +174,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             config_map.metadata["name"] if config_map else None,
             env_secret,
             files_secret,
-            [claim if isinstance(claim, str) else claim.metadata["name"] for claim in claims],
+            self.claims,
             self._secrets_digest(name, unit),
             scrape=args.scrape if unit.metrics else None,
         )
@@ -185,6 +188,10 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
             )
         else:
+            deadline = progress_deadline(unit, template["spec"]["containers"][0])
+            # `pulumi up` fails the update once Kubernetes has given up on the rollout
+            # (ProgressDeadlineExceeded), rather than at the provider's own 10 minutes.
+            wait = f"{rollout_wait(unit, deadline)}s"
             self.workload = Deployment(
                 name,
                 metadata=workload_meta,
@@ -195,9 +202,10 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                     "selector": {"matchLabels": selector_labels(labels, unit)},
                     # A ReadWriteOnce volume cannot be mounted by the old and new pod at once.
                     "strategy": {"type": "Recreate"} if unit.data else {"type": "RollingUpdate"},
+                    "progressDeadlineSeconds": deadline,
                     "template": template,
                 },
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)),
             )
         if unit.port is not None:
             ports = [{"name": p["name"], "port": p["containerPort"], "targetPort": p["name"]} for p in template["spec"]["containers"][0]["ports"]]

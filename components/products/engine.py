@@ -13,7 +13,7 @@ from maestro_components.catalog import load_catalog
 from maestro_components.options import DatabaseOptions, EngineOptions
 from maestro_components.products.common import build_source, merge_resources, unit_from_catalog
 from maestro_components.products.facts import ENGINE as FACTS
-from maestro_components.unit import DataVolume, Platform, ServiceUnit
+from maestro_components.unit import DataVolume, Dump, Platform, ServiceUnit
 
 PASSWORD_FILE = "/run/secrets/postgres-password"
 
@@ -108,6 +108,12 @@ class Engine(pulumi.ComponentResource):
             secret_files={PASSWORD_FILE: password.result},
             writable=["/var/run/postgresql", "/tmp"],
             data=[DataVolume(path="/var/lib/postgresql/data", size=db.size)],
+            # Online and consistent (one snapshot), in the format pg_restore reads selectively.
+            dump=Dump(
+                command=f'PGPASSWORD="$(cat {PASSWORD_FILE})" pg_dump --format=custom --host="$SOURCE_HOST" '
+                f'--port="$SOURCE_PORT" --username={db.user} --dbname={db.name} --file="$BACKUP_FILE"',
+                extension="dump",
+            ),
             build=build_source(options.build if options else None),
         )
         platform.deploy(unit, parent=self)

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field
 from maestro_components.wiring import STACK_ENDPOINTS
 from maestro_components.options import (
     OUTPUT_NAME,
+    BackupOptions,
     STACK_NAME,
     DnsLabel,
     DnsName,
@@ -167,3 +168,9 @@ class StackSettings(Strict):
         None, description="Metrics and traces: a bundled Prometheus (Docker), ServiceMonitors (Kubernetes), an OTLP collector."
     )
     components: Components
+    # Last: the keys an unknown key's error suggests keep the order they had before it.
+    backup: Optional[BackupOptions] = Field(
+        None,
+        description="Scheduled backups of the database, the registry's packages and ml-platform's artifacts: Kubernetes "
+        "only (CronJobs); on Docker, `maestro-deploy backup` takes them.",
+    )

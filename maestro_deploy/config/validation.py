@@ -175,6 +175,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             if product.autoscaling.min_replicas > product.autoscaling.max_replicas:
                 yield Problem(f"{path}.autoscaling.min_replicas", "must not exceed max_replicas")
     yield from _external_services(s)
+    yield from _backup_problems(s)
     for call in WIRING:
         if product_settings(c, call.caller) is not None:
             yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call))
@@ -262,8 +263,9 @@ def _exactly_one(path: str, bundled: Any, external: Any, external_key: str) -> I
 
 def _own_volume(name: str) -> bool:
     """Whether a volume name is one the stack creates for a product's data: <unit>-data-<n>
-    (PersistentVolumeClaims), maestro-<stack>-<unit>-data-<n> (Docker volumes)."""
-    return any(re.search(rf"(^|-){re.escape(unit)}-data-[0-9]+$", name) for unit in _data_units())
+    (PersistentVolumeClaims), maestro-<stack>-<unit>-data-<n> (Docker volumes), or for its
+    backups: <unit>-backup."""
+    return any(re.search(rf"(^|-){re.escape(unit)}-(data-[0-9]+|backup)$", name) for unit in _data_units())
 
 
 @functools.cache
@@ -293,23 +295,35 @@ def _external_services(s: StackSettings) -> Iterator[Problem]:
         storage = product.storage
         if storage is None:
             continue
-        path = f"maestro:components.{key}.storage"
-        if storage.existing:
-            if storage.existing in mounted:
-                yield Problem(
-                    f"{path}.existing",
-                    f"{storage.existing!r} is mounted by {mounted[storage.existing]} already: two products on one "
-                    "volume would write over each other's data",
-                )
-            elif _own_volume(storage.existing):
-                yield Problem(f"{path}.existing", f"{storage.existing!r} is the name of a volume this stack creates for a product")
-            mounted[storage.existing] = key
-        bundled = storage.bundled if storage.bundled is not None else storage.existing is None
-        yield from _exactly_one(path, bundled, storage.existing, "existing")
-        if storage.size is not None and quantity(storage.size) == 0:
-            yield Problem(f"{path}.size", "must be more than 0")
-        if storage.existing and (storage.size or storage.storage_class):
-            yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
+        yield from _storage_problems(f"maestro:components.{key}.storage", key, storage, mounted)
+
+
+def _backup_problems(s: StackSettings) -> Iterator[Problem]:
+    """The backup claim: as a product's storage, and never a volume a product mounts."""
+    if s.backup is None or s.backup.storage is None:
+        return
+    mounted = {p.storage.existing: key for _, key, p in products(s) if getattr(p, "storage", None) and p.storage.existing}
+    yield from _storage_problems("maestro:backup.storage", "the backups", s.backup.storage, mounted)
+
+
+def _storage_problems(path: str, owner: str, storage: Any, mounted: dict[str, str]) -> Iterator[Problem]:
+    """Bundled storage or an existing volume, one owner each (`mounted`: volume -> owner so far)."""
+    if storage.existing:
+        if storage.existing in mounted:
+            yield Problem(
+                f"{path}.existing",
+                f"{storage.existing!r} is mounted by {mounted[storage.existing]} already: two products on one "
+                "volume would write over each other's data",
+            )
+        elif _own_volume(storage.existing):
+            yield Problem(f"{path}.existing", f"{storage.existing!r} is the name of a volume this stack creates for a product")
+        mounted[storage.existing] = owner
+    bundled = storage.bundled if storage.bundled is not None else storage.existing is None
+    yield from _exactly_one(path, bundled, storage.existing, "existing")
+    if storage.size is not None and quantity(storage.size) == 0:
+        yield Problem(f"{path}.size", "must be more than 0")
+    if storage.existing and (storage.size or storage.storage_class):
+        yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
 
 
 def warnings(s: StackSettings) -> list[Problem]:
@@ -331,6 +345,7 @@ def warnings(s: StackSettings) -> list[Problem]:
                 "omitted: the Ingresses name no class, so only a cluster with a default IngressClass serves them",
             )
         )
+    found += _backup_warnings(s)
     for call, endpoint, caller_origin in browser_calls_elsewhere(s):
         api = endpoint.url or f"the URL in stack {endpoint.stack}'s output {endpoint.output}"
         found.append(
@@ -341,6 +356,24 @@ def warnings(s: StackSettings) -> list[Problem]:
             )
         )
     return found
+
+
+def _backup_warnings(s: StackSettings) -> list[Problem]:
+    if s.backup is None:
+        return []
+    if s.platform == "docker":
+        return [
+            Problem(
+                "maestro:backup",
+                "schedules nothing on the docker platform: run `maestro-deploy backup <stack>` (from the host's cron, say)",
+            )
+        ]
+    engine = s.components.engine
+    bundled_database = engine is not None and (engine.database is None or bool(engine.database.bundled))
+    keeps_data = any(unit.data for _, key, _ in products(s) for unit in load_catalog()[key].units.values())
+    if not (bundled_database or keeps_data):
+        return [Problem("maestro:backup", "schedules nothing: the stack has no bundled database, registry or ml-platform")]
+    return []
 
 
 def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:

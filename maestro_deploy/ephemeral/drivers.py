@@ -15,22 +15,12 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from maestro_deploy.ephemeral import PREFIX, DriverError, EphemeralStack
-from maestro_deploy.local import Compose, LocalRunError, leftovers
+from maestro_deploy.local import Compose, Daemon, LocalRunError, leftovers
 from maestro_deploy.offline.mock_run import PROJECT
 
 LABEL = "maestro.dev/ephemeral"
 JUNIT_BEGIN, JUNIT_END = "::junit-xml-begin::", "::junit-xml-end::"
 RUNNER = "quality-fabric-runner"
-
-
-def _docker(args: list[str]) -> str:
-    try:
-        result = subprocess.run(["docker", *args], capture_output=True, text=True)
-    except FileNotFoundError:
-        raise DriverError("`docker` is not installed: apt-get install -y docker.io docker-compose") from None
-    if result.returncode != 0:
-        raise DriverError(f"`docker {' '.join(args)}` failed: {result.stderr.strip()}")
-    return result.stdout
 
 
 def junit_from_log(log: str) -> str:
@@ -43,14 +33,21 @@ def junit_from_log(log: str) -> str:
 class DockerDriver:
     name = "docker"
 
-    def __init__(self, workdir: Path = Path("out/ephemeral")):
+    def __init__(self, workdir: Path = Path("out/ephemeral"), daemon: Daemon = Daemon()):
         self.workdir = workdir
+        self.daemon = daemon
+
+    def _docker(self, args: list[str]) -> str:
+        try:
+            return self.daemon.run(["docker", *args]).stdout
+        except LocalRunError as err:
+            raise DriverError(str(err)) from None
 
     def _state(self, stack: str) -> Path:
         return self.workdir / ".state" / stack
 
     def _compose(self, stack: str) -> Compose:
-        return Compose(stack, self.workdir / stack)
+        return Compose(stack, self.workdir / stack, self.daemon)
 
     def deploy(self, stack: str, config: dict[str, Any]) -> None:
         from maestro_deploy.offline.stack import Loaded, check, on_platform, write_compose
@@ -79,21 +76,21 @@ class DockerDriver:
             compose.wait_task(RUNNER)
         except LocalRunError as err:
             raise DriverError(str(err)) from None
-        return junit_from_log(_docker(["logs", compose.services()[RUNNER]["container_name"]]))
+        return junit_from_log(self._docker(["logs", compose.services()[RUNNER]["container_name"]]))
 
     def destroy(self, stack: str) -> None:
         """By label, not by compose file: it works for a stack whose run died long ago."""
         label = f"label=maestro.stack={stack}"
-        containers = _docker(["ps", "-aq", "--filter", label]).split()
+        containers = self._docker(["ps", "-aq", "--filter", label]).split()
         if containers:
-            _docker(["rm", "-f", "-v", *containers])
-        networks = _docker(["network", "ls", "-q", "--filter", label]).split()
+            self._docker(["rm", "-f", "-v", *containers])
+        networks = self._docker(["network", "ls", "-q", "--filter", label]).split()
         if networks:
-            _docker(["network", "rm", *networks])
-        volumes = _docker(["volume", "ls", "-q", "--filter", label]).split()
+            self._docker(["network", "rm", *networks])
+        volumes = self._docker(["volume", "ls", "-q", "--filter", label]).split()
         if volumes:
-            _docker(["volume", "rm", "-f", *volumes])
-        left = leftovers(stack)
+            self._docker(["volume", "rm", "-f", *volumes])
+        left = leftovers(stack, self.daemon)
         if left:
             raise DriverError(f"still present after removal: {left}")
         shutil.rmtree(self.workdir / stack, ignore_errors=True)
@@ -103,7 +100,7 @@ class DockerDriver:
         fields = '{{.Label "maestro.stack"}}\t{{.Label "maestro.dev/owner"}}\t{{.Label "maestro.dev/created"}}\t{{.Label "maestro.dev/expires"}}'
         found: dict[str, EphemeralStack] = {}
         for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
-            for line in _docker([*kind, "--filter", f"label={LABEL}=true", "--format", fields]).splitlines():
+            for line in self._docker([*kind, "--filter", f"label={LABEL}=true", "--format", fields]).splitlines():
                 name, owner, created, expires = (line.split("\t") + ["", "", "", ""])[:4]
                 if name.startswith(PREFIX) and name not in found:
                     found[name] = EphemeralStack(name, owner, int(created or 0), int(expires or 0))
@@ -216,7 +213,7 @@ def vars_of(options: Any) -> dict[str, Any]:
 def _runner_log(stack: str, config: dict[str, Any]) -> str:
     """The runner's log: `docker logs` on the Docker platform, `kubectl logs` on Kubernetes."""
     if config.get("maestro:platform") == "docker":
-        return _docker(["logs", f"maestro-{stack}-{RUNNER}"])
+        return DockerDriver(daemon=Daemon((config.get("maestro:docker") or {}).get("host")))._docker(["logs", f"maestro-{stack}-{RUNNER}"])
     namespace = (config.get("maestro:kubernetes") or {}).get("namespace", stack)
     if shutil.which("kubectl") is None:
         raise DriverError("kubectl is needed to read quality-fabric's results from the cluster")

@@ -3,7 +3,9 @@ the Pulumi CLI: up (and wait until healthy), the task's verdict, down, and what 
 
 Everything here shells out to `docker` and `docker-compose` (Debian's v1), both of
 which must be on PATH; every container, network and volume carries the label
-`maestro.stack=<stack>`, which is how leftovers are found.
+`maestro.stack=<stack>`, which is how leftovers are found. Every one of those commands goes
+through `Daemon.run`, to the daemon the stack names (`maestro:docker.host`): never, in silence,
+to whichever daemon this machine's environment points at.
 """
 
 from __future__ import annotations
@@ -54,10 +56,39 @@ def _run(args: list[str], check: bool = True, env: Optional[dict[str, str]] = No
     return result
 
 
+@dataclass(frozen=True)
+class Daemon:
+    """The Docker daemon a stack runs on: `docker` and `docker-compose` reach it through
+    DOCKER_HOST, which both honour. Without a host, the environment's DOCKER_HOST or the
+    local daemon, as `maestro:docker.host` documents."""
+
+    host: Optional[str] = None
+
+    def environment(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+        env = {**os.environ, **(extra or {})}
+        if self.host:
+            env["DOCKER_HOST"] = self.host
+            env.pop("DOCKER_CONTEXT", None)  # a context would name a daemon of its own
+        return env
+
+    def run(self, args: list[str], check: bool = True, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+        """`docker ...` or `docker-compose ...` on this daemon; LocalRunError when it fails and `check`."""
+        return _run(args, check=check, env=self.environment(env))
+
+    def __str__(self) -> str:
+        return self.host or os.environ.get("DOCKER_HOST") or "the local Docker daemon"
+
+
+def daemon_of(settings) -> Daemon:
+    """The daemon of a Docker stack (`StackSettings`): its `maestro:docker.host`."""
+    return Daemon(settings.docker.host if settings.docker else None)
+
+
 @dataclass
 class Compose:
     stack: str
     directory: Path
+    daemon: Daemon = Daemon()
 
     @property
     def base(self) -> list[str]:
@@ -79,23 +110,23 @@ class Compose:
                 vendor_debs(context)
             except VendoringError as err:
                 raise LocalRunError(str(err)) from None
-            before = _image_id(image)
+            before = _image_id(self.daemon, image)
             args = ["docker", "build", "-q", "-t", image]
             if build.get("dockerfile"):
                 args += ["-f", str(context / build["dockerfile"])]
             for key, value in (build.get("args") or {}).items():
                 args += ["--build-arg", f"{key}={value}"]
-            _run(args + [str(context)], env={**os.environ, "DOCKER_BUILDKIT": "0"})
-            progress(f"image {image} {'reused (unchanged)' if _image_id(image) == before else 'built'}")
+            self.daemon.run(args + [str(context)], env={"DOCKER_BUILDKIT": "0"})
+            progress(f"image {image} {'reused (unchanged)' if _image_id(self.daemon, image) == before else 'built'}")
 
     def up(self) -> None:
-        _run(self.base + ["up", "-d", "--remove-orphans"])
+        self.daemon.run(self.base + ["up", "-d", "--remove-orphans"])
 
     def container_ids(self) -> dict[str, str]:
         """Service -> the id of its container: a re-run that changes nothing keeps every one."""
         ids = {}
         for service, spec in self.services().items():
-            found = _run(["docker", "inspect", "-f", "{{.Id}}", spec["container_name"]], check=False)
+            found = self.daemon.run(["docker", "inspect", "-f", "{{.Id}}", spec["container_name"]], check=False)
             ids[service] = found.stdout.strip() if found.returncode == 0 else ""
         return ids
 
@@ -110,7 +141,7 @@ class Compose:
         deadline = time.monotonic() + timeout
         told: set[str] = set()
         while True:
-            states = {name: _health(container) for name, container in checked.items()}
+            states = {name: _health(self.daemon, container) for name, container in checked.items()}
             for name in sorted(n for n, state in states.items() if state == "healthy" and n not in told):
                 told.add(name)
                 if progress:
@@ -126,18 +157,18 @@ class Compose:
         """The exit code of a task's container, once it has ended."""
         name = self.services()[service]["container_name"]
         deadline = time.monotonic() + timeout
-        while _run(["docker", "inspect", "-f", "{{.State.Status}}", name]).stdout.strip() != "exited":
+        while self.daemon.run(["docker", "inspect", "-f", "{{.State.Status}}", name]).stdout.strip() != "exited":
             if time.monotonic() > deadline:
                 raise LocalRunError(f"{name} still running after {timeout:.0f} s")
             time.sleep(2)
-        return int(_run(["docker", "inspect", "-f", "{{.State.ExitCode}}", name]).stdout.strip())
+        return int(self.daemon.run(["docker", "inspect", "-f", "{{.State.ExitCode}}", name]).stdout.strip())
 
     def logs(self, service: str) -> str:
-        return _run(self.base + ["logs", "--no-color", service], check=False).stdout
+        return self.daemon.run(self.base + ["logs", "--no-color", service], check=False).stdout
 
     def down(self, delete_data: bool) -> None:
         """Remove containers and the network; named volumes (data) only when asked."""
-        _run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
+        self.daemon.run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
 
 
 def vendor_wheels(context: Path) -> None:
@@ -157,26 +188,26 @@ def vendor_wheels(context: Path) -> None:
     shutil.copyfile(lock, stamp)
 
 
-def _image_id(image: str) -> str:
-    result = _run(["docker", "image", "inspect", "-f", "{{.Id}}", image], check=False)
+def _image_id(daemon: Daemon, image: str) -> str:
+    result = daemon.run(["docker", "image", "inspect", "-f", "{{.Id}}", image], check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-def _health(container: str) -> str:
-    result = _run(["docker", "inspect", "-f", "{{json .State}}", container], check=False)
+def _health(daemon: Daemon, container: str) -> str:
+    result = daemon.run(["docker", "inspect", "-f", "{{json .State}}", container], check=False)
     if result.returncode != 0:
         return "missing"
     state = json.loads(result.stdout)
     return (state.get("Health") or {}).get("Status") or state.get("Status", "unknown")
 
 
-def leftovers(stack: str) -> dict[str, list[str]]:
+def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
     """Containers, networks and volumes labelled with the stack: empty after a full teardown."""
     label = f"label=maestro.stack={stack}"
     found = {
-        "containers": _run(["docker", "ps", "-a", "--filter", label, "--format", "{{.Names}}"]).stdout.split(),
-        "networks": _run(["docker", "network", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
-        "volumes": _run(["docker", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
+        "containers": daemon.run(["docker", "ps", "-a", "--filter", label, "--format", "{{.Names}}"]).stdout.split(),
+        "networks": daemon.run(["docker", "network", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
+        "volumes": daemon.run(["docker", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
     }
     return {kind: names for kind, names in found.items() if names}
 
@@ -199,13 +230,13 @@ class UnitStatus:
         return self.state == "running" and self.health in ("healthy", "none")
 
 
-def stack_status(stack: str) -> list[UnitStatus]:
+def stack_status(stack: str, daemon: Daemon = Daemon()) -> list[UnitStatus]:
     """Every container of the stack, as Docker sees it now. LocalRunError when Docker does not answer."""
-    names = _run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
+    names = daemon.run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
     if not names:
         return []
     found = []
-    for c in json.loads(_run(["docker", "inspect", *names]).stdout):
+    for c in json.loads(daemon.run(["docker", "inspect", *names]).stdout):
         state, labels = c["State"], c["Config"].get("Labels") or {}
         status = state["Status"] + (f" ({state['ExitCode']})" if state["Status"] == "exited" else "")
         task = (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "no"

@@ -39,6 +39,7 @@ class Registered:
     retain_on_delete: bool
     dependencies: list[str] = field(default_factory=list)
     aliases: list[Any] = field(default_factory=list)
+    timeouts: dict[str, str] = field(default_factory=dict)  # customTimeouts: how long `pulumi up` waits for it
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -108,6 +109,7 @@ class _RecordingMonitor(MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 dependencies=list(request.dependencies),
                 aliases=[str(a) for a in request.aliases],
+                timeouts={k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k))},
             )
         )
         return response

@@ -46,6 +46,9 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
             "quality-fabric": {"test_config_name": f"{stack} tests", "api_token": target.api_token if target else None},
         },
     )
+    if settings.backup and settings.platform == "kubernetes":
+        # On Docker, `maestro-deploy backup` takes them (check says so).
+        platform.schedule_backups(settings.backup)
     outputs: dict[str, Any] = {"platform": settings.platform}
     for key, component in deployed.items():
         outputs.update(product_outputs(key, component, offered=bool(offered_to(settings))))
