@@ -22,6 +22,10 @@ PYTHON = sys.executable
 EVALUATE = str(ROOT / "bench" / "evaluate.py")
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 UNIT_COUNTS = [6, 25, 50, 100]
+# The goals (issue 23): a render at most this many times the bare replay of its own objects,
+# and the whole test suite within this wall time on 2 cores.
+REPLAY_TARGET = 1.15
+SUITE_TARGET_SECONDS = 20
 
 
 def wall(*args: str) -> tuple[float, dict]:
@@ -86,7 +90,8 @@ def main() -> None:
         ratio_floor, ratio_replay = stack_ms / median["floor:" + kind], stack_ms / replay_ms
         worst_floor, worst_replay = max(worst_floor, ratio_floor), max(worst_replay, ratio_replay)
         print(f"  {name:26} {details['stack:' + name]['resources']:9d} {stack_ms * 1000:7.0f} {ratio_floor:8.2f} {replay_ms * 1000:10.0f} {ratio_replay:9.2f}")
-    print(f"  worst: {worst_floor:.2f} x the floor (target 1.3); {worst_replay:.2f} x a bare program registering the same resources")
+    print(f"  worst: {worst_replay:.2f} x a bare program registering the same resources (target {REPLAY_TARGET}); "
+          f"{worst_floor:.2f} x the floor")
 
     print("\nscale, N service units on the Kubernetes platform (5 resources each):")
     print(f"  {'units':>5} {'ms':>7} {'replay ms':>10}")
@@ -104,7 +109,7 @@ def main() -> None:
     started = time.perf_counter()
     result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"], cwd=ROOT, capture_output=True, text=True)
     lines = result.stdout.strip().splitlines()
-    print(f"\ntest suite: {time.perf_counter() - started:.1f} s wall ({lines[-1]}) (target 30 s)")
+    print(f"\ntest suite: {time.perf_counter() - started:.1f} s wall ({lines[-1]}) (target {SUITE_TARGET_SECONDS} s)")
     for line in lines:
         if line.startswith("FAILED"):
             print(f"  {line}")

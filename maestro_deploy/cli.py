@@ -11,16 +11,16 @@ from typing import Any, Optional
 
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
+from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
 from maestro_deploy.local import LocalRunError
 from maestro_deploy.offline.mock_run import PROJECT
 from maestro_deploy.config.environment import load_stack_outputs
-from maestro_deploy.offline.stack import STATE_DIR, Loaded, check, load, on_platform, scaled_down, write_compose
+from maestro_deploy.offline.running import STATE_DIR, run_loaded, write_compose
+from maestro_deploy.offline.stack import Loaded, check, load, on_platform, scaled_down
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 from maestro_deploy.config.validation import parse_settings, products
 from maestro_deploy.safety.redaction import redacted_output, silence_stdout
 
-EXIT_INVALID = 2
-EXIT_INFRASTRUCTURE = 2  # the same code as ephemeral runs give an infrastructure failure
 # How the Pulumi CLI names a stack of this project on a self-managed (file) backend.
 DEFAULT_ORGANIZATION = "organization"
 
@@ -66,7 +66,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         loaded.settings = parse_settings(loaded.config)
     if loaded.settings.platform == "docker":
         return render_compose(loaded, Path(args.out), Path(args.state))
-    written = write_manifests(manifests(loaded.run()), Path(args.out), loaded.settings.kubernetes.namespace)
+    written = write_manifests(manifests(run_loaded(loaded)), Path(args.out), loaded.settings.kubernetes.namespace)
     print(f"{loaded.name}: wrote {len(written) - 1} Kubernetes objects and their kustomization.yaml to {args.out}")
     return 0
 
@@ -146,7 +146,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from maestro_deploy.program.graph import mermaid
 
     loaded = _load(args)
-    print(mermaid(loaded.name, loaded.run().outputs["wiring"]), end="")
+    print(mermaid(loaded.name, run_loaded(loaded).outputs["wiring"]), end="")
     return 0
 
 
@@ -158,7 +158,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     name = args.as_name or f"{DEFAULT_ORGANIZATION}/{PROJECT}/{loaded.name}"
     # Generated passwords as the last Compose export made them, where there was one.
     generated = load_generated(Path(args.state), loaded.name) or None
-    run = loaded.run(generated=generated)
+    run = run_loaded(loaded, generated=generated)
     print(json.dumps({name: run.shown_outputs(args.show_secrets)}, indent=2))
     return 0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 # 2 when the stack is not running or its platform does not answer, as the other commands.
-from maestro_deploy.ephemeral import EXIT_INFRASTRUCTURE
+from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE
+from maestro_deploy.offline.running import run_loaded
 from maestro_deploy.offline.stack import Loaded
 
 
@@ -45,7 +46,7 @@ def kubernetes_status(loaded: Loaded) -> int:
     from maestro_deploy.offline.render import manifests
 
     namespace = loaded.settings.kubernetes.namespace
-    objects = manifests(loaded.run())
+    objects = manifests(run_loaded(loaded))
     kinds = sorted({o["kind"] for o in objects})
     print(f"{loaded.name}: {len(objects)} objects in namespace {namespace}: " + ", ".join(f"{sum(o['kind'] == k for o in objects)} {k}" for k in kinds))
     selector = f"app.kubernetes.io/instance={loaded.name}"

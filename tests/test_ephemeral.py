@@ -69,7 +69,7 @@ def run(driver, tmp_path, **kw):
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(ephemeral.time, "sleep", lambda s: None)
+    monkeypatch.setattr(ephemeral.runner.time, "sleep", lambda s: None)
 
 
 def test_passing_suites_exit_0_write_results_and_leave_nothing(tmp_path):

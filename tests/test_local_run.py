@@ -45,7 +45,7 @@ def write_compose(directory, context):
 def test_each_image_is_built_once_with_the_classic_builder_and_reported(tmp_path, monkeypatch):
     write_compose(tmp_path, tmp_path)
     docker = FakeDocker(changes=False)
-    monkeypatch.setattr(local_run, "_run", docker)
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
     said: list[str] = []
     Compose("s", tmp_path).build_images(said.append)
     assert said == ["image maestro-reference:dev built"]
@@ -69,7 +69,7 @@ def test_pinned_wheels_are_vendored_once_per_lock(tmp_path, monkeypatch):
         assert target == str(tmp_path / "site-packages")
         return subprocess.CompletedProcess(args, 0, "", "")
 
-    monkeypatch.setattr(local_run.subprocess, "run", pip)
+    monkeypatch.setattr(local_run.images.subprocess, "run", pip)
     local_run.vendor_wheels(tmp_path)
     assert installs == []  # no lock: the context is built as it is
     (tmp_path / local_run.VENDOR_LOCK).write_text("pg8000==1.31.6 --hash=sha256:00\n")
@@ -122,7 +122,7 @@ class FakeEngine:
 def test_status_says_each_unit_and_exits_by_their_health(monkeypatch, capsys, containers, code, said):
     from maestro_deploy import cli
 
-    monkeypatch.setattr(local_run, "_run", FakeEngine(containers))
+    monkeypatch.setattr(local_run.daemon, "_run", FakeEngine(containers))
     assert cli.main(["status", "dev"]) == code
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == said
@@ -133,7 +133,7 @@ def test_status_says_each_unit_and_exits_by_their_health(monkeypatch, capsys, co
 def test_status_exits_2_when_the_stack_or_docker_is_not_there(monkeypatch, capsys, engine, message):
     from maestro_deploy import cli
 
-    monkeypatch.setattr(local_run, "_run", engine)
+    monkeypatch.setattr(local_run.daemon, "_run", engine)
     assert cli.main(["status", "dev"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("error: ") and "Traceback" not in err

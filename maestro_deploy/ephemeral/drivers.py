@@ -50,7 +50,8 @@ class DockerDriver:
         return Compose(stack, self.workdir / stack, self.daemon)
 
     def deploy(self, stack: str, config: dict[str, Any]) -> None:
-        from maestro_deploy.offline.stack import Loaded, check, on_platform, write_compose
+        from maestro_deploy.offline.running import write_compose
+        from maestro_deploy.offline.stack import Loaded, check, on_platform
 
         # No host ports: many runs share the engine; the runner tests inside the stack's network.
         config = on_platform({**config, "maestro:docker": {**config.get("maestro:docker", {}), "publish": False}}, "docker")

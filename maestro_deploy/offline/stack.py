@@ -1,38 +1,26 @@
-"""A stack as the offline tools and drivers handle it: read, checked, run under mocks,
-moved to another platform, exported for Compose."""
+"""A stack as the offline tools and drivers read it: the contract, checked whole, and the same
+stack moved to another platform. Running it is `offline.running`'s."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 from maestro_deploy.config.environment import environment_problems
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.config.secure_values import reveal_offline, top_level_keys
 from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 from maestro_deploy.config.validation import parse_settings, stack_name_problems
 
-# Where Compose exports keep generated passwords between renders.
-STATE_DIR = Path(".maestro-state")
-
 
 @dataclass
 class Loaded:
+    """A stack file read and checked: what the commands and the drivers take."""
+
     name: str
     config: dict[str, Any]
     settings: StackSettings
     stack_outputs: Optional[dict[str, dict[str, Any]]]
-
-    def run(self, config: Optional[dict[str, Any]] = None, generated: Optional[dict[str, str]] = None):
-        """The program under mocks, with encrypted values marked secret as the CLI would."""
-        from maestro_deploy.offline.render import run_stack
-
-        config = self.config if config is None else config
-        _, secure = reveal_offline(config)
-        return run_stack(self.name, config, top_level_keys(secure), generated, self.stack_outputs)
 
 
 def check(config: dict[str, Any], stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[StackSettings, list[Problem]]:
@@ -95,28 +83,3 @@ def scaled_down(config: dict[str, Any]) -> list[Problem]:
         for field in SCALING
         if field in product and config.get("maestro:platform", "kubernetes") != "docker"
     ]
-
-
-def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
-    """Render a stack for Docker into `out`: compose.yaml, its files, and outputs.json (the stack
-    outputs); into a directory this tool owns, replacing its previous render (see safety.files)."""
-    from maestro_deploy.offline.compose import compose_export, export_files, load_generated, save_generated
-    from maestro_deploy.safety.files import File, claim
-
-    _, secure = reveal_offline(loaded.config)
-    if secure:
-        # Compose runs for real, and nothing offline can decrypt a Pulumi secret.
-        raise ConfigError(
-            [Problem(p, "encrypted; a Compose export needs its value, so deploy this stack with pulumi up") for p in sorted(secure)]
-        )
-    # Claimed first: a render refused there leaves no generated password behind.
-    owned = claim(out)
-    generated = load_generated(state, loaded.name)
-    run = loaded.run(on_platform(loaded.config, "docker"), generated)
-    save_generated(state, loaded.name, generated)
-    export = compose_export(run)
-    files, directories = export_files(export)
-    # As `pulumi stack output` shows them: `maestro-deploy outputs --show-secrets` reveals the rest.
-    files["outputs.json"] = File(json.dumps(run.shown_outputs(), indent=2))
-    owned.replace(files, directories)
-    return out / "compose.yaml", len(export.compose["services"])

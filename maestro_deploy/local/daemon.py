@@ -1,0 +1,55 @@
+"""The one way to the Docker daemon: every `docker` and `docker-compose` process starts here,
+with DOCKER_HOST set to the daemon the stack names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Optional
+
+
+class LocalRunError(Exception):
+    """Docker or Compose failed: the message says which command and why."""
+
+
+def project(stack: str) -> str:
+    return f"maestro-{stack}"
+
+
+def _run(args: list[str], check: bool = True, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+    if shutil.which(args[0]) is None:
+        raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io docker-compose")
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    if check and result.returncode != 0:
+        raise LocalRunError(f"`{' '.join(args)}` failed: {result.stderr.strip() or result.stdout.strip()}")
+    return result
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """The Docker daemon a stack runs on: `docker` and `docker-compose` reach it through
+    DOCKER_HOST, which both honour. Without a host, the environment's DOCKER_HOST or the
+    local daemon, as `maestro:docker.host` documents."""
+
+    host: Optional[str] = None
+
+    def environment(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+        env = {**os.environ, **(extra or {})}
+        if self.host:
+            env["DOCKER_HOST"] = self.host
+            env.pop("DOCKER_CONTEXT", None)  # a context would name a daemon of its own
+        return env
+
+    def run(self, args: list[str], check: bool = True, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+        """`docker ...` or `docker-compose ...` on this daemon; LocalRunError when it fails and `check`."""
+        return _run(args, check=check, env=self.environment(env))
+
+    def __str__(self) -> str:
+        return self.host or os.environ.get("DOCKER_HOST") or "the local Docker daemon"
+
+
+def daemon_of(settings) -> Daemon:
+    """The daemon of a Docker stack (`StackSettings`): its `maestro:docker.host`."""
+    return Daemon(settings.docker.host if settings.docker else None)

@@ -1,0 +1,62 @@
+"""What of a stack runs on its daemon: each unit's state and health, and what a teardown left."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from maestro_deploy.local.daemon import Daemon, project
+
+
+def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
+    """Containers, networks and volumes labelled with the stack: empty after a full teardown."""
+    label = f"label=maestro.stack={stack}"
+    found = {
+        "containers": daemon.run(["docker", "ps", "-a", "--filter", label, "--format", "{{.Names}}"]).stdout.split(),
+        "networks": daemon.run(["docker", "network", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
+        "volumes": daemon.run(["docker", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
+    }
+    return {kind: names for kind, names in found.items() if names}
+
+
+
+@dataclass
+class UnitStatus:
+    product: str
+    unit: str
+    state: str  # running, exited (0), restarting ...
+    health: str  # healthy, unhealthy, starting, none
+    image: str
+    started: str  # ISO time, as Docker reports it
+    task: bool  # runs once: done when it exited 0
+
+    @property
+    def ok(self) -> bool:
+        if self.task:
+            return self.state in ("running", "exited (0)")
+        return self.state == "running" and self.health in ("healthy", "none")
+
+
+def stack_status(stack: str, daemon: Daemon = Daemon()) -> list[UnitStatus]:
+    """Every container of the stack, as Docker sees it now. LocalRunError when Docker does not answer."""
+    names = daemon.run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
+    if not names:
+        return []
+    found = []
+    for c in json.loads(daemon.run(["docker", "inspect", *names]).stdout):
+        state, labels = c["State"], c["Config"].get("Labels") or {}
+        status = state["Status"] + (f" ({state['ExitCode']})" if state["Status"] == "exited" else "")
+        task = (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "no"
+        found.append(
+            UnitStatus(
+                product=labels.get("maestro.product", "?"),
+                unit=c["Name"].lstrip("/").removeprefix(f"{project(stack)}-"),
+                state=status,
+                # A task is judged by how it ended: an image's health check says nothing of it.
+                health="none" if task else (state.get("Health") or {}).get("Status", "none"),
+                image=c["Config"]["Image"],
+                started=state.get("StartedAt", ""),
+                task=task,
+            )
+        )
+    return sorted(found, key=lambda s: (s.product, s.unit))
