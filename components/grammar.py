@@ -156,8 +156,10 @@ def parse_url(text: str, schemes: tuple[str, ...] = ("http", "https")) -> Url:
     if _NOT_IN_URLS.search(text):
         raise ValueError("holds a character a URL cannot carry as is (a space, quote, markup, control or non-ASCII character)")
     match = _URL.fullmatch(text)
-    if not match or match.group("scheme").lower() not in schemes:
-        raise ValueError(f"expected an absolute {' or '.join(s + '://' for s in schemes)} URL")
+    if not match:
+        raise ValueError("not an absolute URL (scheme://host/...)")
+    if match.group("scheme").lower() not in schemes:
+        raise ValueError(f"its scheme is not {' or '.join(schemes)}")
     if problem := host_problem(match.group("host")):
         raise ValueError(problem)
     port = match.group("port")

@@ -139,7 +139,7 @@ ImageReference = Annotated[
 
 def _templates_path(value: str) -> str:
     """A path in the image, a git URL, or scp-like user@host:path; never a credential."""
-    if value.startswith("/"):
+    if value.startswith("/") and not value.startswith("//"):
         if re.search(r"[\x00-\x1f\x7f]", value):
             raise ValueError("expected a path in the image without control characters")
         return value

@@ -127,4 +127,75 @@ def test_the_readme_recipe_for_a_vm_runs(tmp_path, capsys):
 def test_an_env_value_the_size_of_a_file_is_refused(tmp_path, capsys):
     config = {"maestro:platform": "docker", "maestro:components": {"ml-platform": {"env": {"BLOB": "x" * 5_000_000}}}}
     code, err = run(capsys, "check", stack_file(tmp_path, "blob", config))
-    assert code == 2 and "maestro:components.ml-platform.env.BLOB: 5000000 bytes; at most 32 KiB in one variable" in err
+    assert code == 2 and "maestro:components.ml-platform.env.BLOB: 5000000 bytes; at most 128 KiB in one variable" in err
+
+
+def test_yaml_merge_keys_are_valid_input(tmp_path, capsys):
+    path = tmp_path / "Pulumi.merged.yaml"
+    path.write_text(
+        "defaults: &defaults {resources: {limits: {cpu: 500m, memory: 512Mi}}, env: {LOG_LEVEL: info}}\n"
+        "config:\n  maestro:platform: docker\n  maestro:components:\n"
+        "    engine: {<<: *defaults, env: {LOG_LEVEL: debug}}\n    ml-platform: {<<: *defaults}\n"
+    )
+    out = tmp_path / "out"
+    code, err = run(capsys, "render", str(path), "--out", str(out), "--state", str(tmp_path / "s"))
+    assert code == 0, err
+    services = yaml.safe_load((out / "compose.yaml").read_text())["services"]
+    assert services["engine"]["environment"]["LOG_LEVEL"] == "debug" and services["ml-platform"]["environment"]["LOG_LEVEL"] == "info"
+    assert services["ml-platform"]["cpus"] == 0.5
+
+
+@pytest.mark.parametrize("cpu,cpus", [(0.5, 0.5), (2, 2.0)])
+def test_cpu_as_a_number_is_valid_input(tmp_path, capsys, cpu, cpus):
+    config = {"maestro:platform": "docker", "maestro:components": {"ml-platform": {"resources": {"limits": {"cpu": cpu}}}}}
+    out = tmp_path / "out"
+    code, err = run(capsys, "render", stack_file(tmp_path, "cpu", config), "--out", str(out), "--state", str(tmp_path / "s"))
+    assert code == 0, err
+    assert yaml.safe_load((out / "compose.yaml").read_text())["services"]["ml-platform"]["cpus"] == cpus
+
+
+def test_an_existing_volume_named_like_reports_is_the_users_volume(tmp_path, capsys):
+    config = {"maestro:platform": "docker", "maestro:components": {"ml-platform": {"storage": {"existing": "team-reports"}}}}
+    out = tmp_path / "out"
+    code, err = run(capsys, "render", stack_file(tmp_path, "reports", config), "--out", str(out), "--state", str(tmp_path / "s"))
+    assert code == 0, err
+    compose = yaml.safe_load((out / "compose.yaml").read_text())
+    (mount,) = compose["services"]["ml-platform"]["volumes"]
+    assert mount.startswith("team-reports:") and compose["volumes"]["team-reports"] == {"name": "team-reports", "external": True}
+    assert not (out / "reports").exists()
+
+
+TWO_ENGINES = {
+    "acme/maestro/engine-prod": {"engine_url": "https://api.prod.example.com/api", "versions": {"engine": "1.2.3"}},
+    "acme/maestro/engine-next": {"engine_url": "https://api.next.example.com/api", "versions": {"engine": "2.0.0"}},
+}
+
+
+@pytest.mark.parametrize(
+    "frontend,hive,problem",
+    [
+        (("2.0.0", "engine-next"), ("3.1.0", "engine-prod"), None),
+        (("1.1.0", "engine-prod"), ("3.1.0", "engine-next"), "hive 3.1.0 requires engine >=1.2.0 <2.0.0, but engine 2.0.0 (in stack acme/maestro/engine-next)"),
+    ],
+)
+def test_each_caller_is_checked_against_the_engine_it_calls(tmp_path, capsys, frontend, hive, problem):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(TWO_ENGINES))
+    config = {
+        "maestro:kubernetes": {"namespace": "m"},
+        "maestro:components": {
+            "frontend": {"version": frontend[0], "backend": {"stack": f"acme/maestro/{frontend[1]}", "output": "engine_url"}},
+            "hive": {"version": hive[0], "engine": {"stack": f"acme/maestro/{hive[1]}", "output": "engine_url"}},
+        },
+    }
+    code, err = run(capsys, "check", stack_file(tmp_path, "two", config), "--stack-outputs", str(outputs))
+    assert (code, problem is None or problem in err) == (0 if problem is None else 2, True), err
+
+
+def test_a_backend_that_is_the_stacks_own_engine_is_wired_as_its_own(tmp_path, capsys):
+    config = {"maestro:platform": "docker", "maestro:components": {"engine": {}, "frontend": {"backend": "http://api.localhost:8000/api"}}}
+    out = tmp_path / "out"
+    code, err = run(capsys, "render", stack_file(tmp_path, "own", config), "--out", str(out), "--state", str(tmp_path / "s"))
+    assert code == 0 and "outside" not in err, err
+    services = yaml.safe_load((out / "compose.yaml").read_text())["services"]
+    assert services["engine"]["environment"]["MAESTRO_CORS_ORIGINS"] == "http://app.localhost:8080"

@@ -107,10 +107,9 @@ def environments(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] 
         )
         if serves in local:
             own.pop(consumer, None)
-            if remote:
-                groups.append([local[consumer], remote])
-        elif remote and serves not in own:
-            own[serves] = remote
+        if remote:
+            # Each caller with the product it calls: two references may name two stacks.
+            groups.append([local[consumer], remote])
     return [list(own.values())] + groups
 
 

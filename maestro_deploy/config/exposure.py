@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from maestro_components import wiring
+from maestro_components.catalog import load_catalog
 from maestro_components.wiring import WIRING, Call, browser_origin, override_of, product_settings
 
 from maestro_deploy.config.settings import Docker, StackSettings
@@ -54,3 +55,23 @@ def browser_calls_elsewhere(settings: StackSettings) -> Iterator[tuple[Call, Any
         if call.cors and product is not None and endpoint is not None:
             if found := browser_origin(exposure_of(settings), call.caller):
                 yield call, endpoint, found
+
+
+def own_callees_recognised(settings: StackSettings) -> StackSettings:
+    """A browser call whose URL is this stack's own callee's public URL (a frontend's backend
+    written out as the engine's API) is wired as the default: the engine then allows the
+    frontend's origin, and no warning calls it outside the stack."""
+    urls = public_urls(settings)
+    for call in WIRING:
+        endpoint = override_of(settings.components, call)
+        if not call.cors or endpoint is None or endpoint.url is None or product_settings(settings.components, call.callee) is None:
+            continue
+        defaults = load_catalog()[call.callee]
+        own = urls.get(defaults.unit_name(call.callee, call.unit))
+        if own and endpoint.url.rstrip("/") in {own.rstrip("/"), f"{own}{defaults.api_path or ''}".rstrip("/")}:
+            product, *path, last = call.setting.split(".")
+            holder = product_settings(settings.components, product)
+            for part in path:
+                holder = getattr(holder, part)
+            setattr(holder, last, None)
+    return settings

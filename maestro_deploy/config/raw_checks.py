@@ -9,14 +9,16 @@ from typing import Any, Iterator
 
 from maestro_deploy.config.errors import Problem
 from maestro_deploy.config.secure_values import SECRET_PATHS, is_secure
-from maestro_deploy.safety.redaction import REDACTIONS, credentials_in
+from maestro_deploy.safety.redaction import REDACTIONS, SEPARATORS_AND_BIDI, credentials_in
 
 NAMESPACE = "maestro"
 
 
 # Where a value may span lines: PEM blocks, and a plain env var's value (never an env file line).
 MULTILINE = re.compile(r"maestro:(kubernetes\.tls\.(certificate|key)|components\.[^.]+\.env\.[^.]+)")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL and C1 controls, line and paragraph separators, and bidirectional controls: a line
+# break or a reordering that some reader (a terminal, a YAML parser, a browser) acts on.
+CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{SEPARATORS_AND_BIDI}]")
 
 
 def control_characters(raw: dict[str, Any]) -> Iterator[Problem]:

@@ -43,6 +43,8 @@ MAX_VALUES = 20_000
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *defaults`: merged below, its keys overridden by the mapping's own
         if not isinstance(key_node, yaml.ScalarNode):
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a plain value, not a list or a mapping", key_node.start_mark
@@ -56,7 +58,25 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     return SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> int:
+    # Python refuses to print an integer of more than 4300 digits: nothing later could say it.
+    if len(node.value) > MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(None, None, f"an integer of {len(node.value)} digits", node.start_mark)
+    return SafeLoader.construct_yaml_int(loader, node)
+
+
+def _refuse_tag(loader: _UniqueKeyLoader, node: yaml.Node) -> Any:
+    # Bytes and dates are values no key takes, and a check reading strings would skip them.
+    raise yaml.constructor.ConstructorError(
+        None, None, f"a {node.tag.rsplit(':', 1)[-1]} value (a YAML tag); write it as a plain, quoted string", node.start_mark
+    )
+
+
+MAX_DIGITS = 100
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+    _UniqueKeyLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
 
 def _too_big(document: Any) -> bool:

@@ -9,13 +9,14 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
+from maestro_components import grammar
 from maestro_components.catalog import load_catalog
 from maestro_components.products.facts import PRODUCTS
 from maestro_components.quantity import quantity
 from maestro_components.wiring import WIRING, override_of, product_settings
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.config.exposure import browser_calls_elsewhere
+from maestro_deploy.config.exposure import browser_calls_elsewhere, own_callees_recognised
 from maestro_deploy.config.raw_checks import (
     NAMESPACE,
     collect_secrets,
@@ -31,8 +32,6 @@ from maestro_components.options import PATTERN_MEANING
 from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-# One variable's value: beyond this, it is a file in the wrong place (a Kubernetes object holds 1 MiB in all).
-MAX_ENV_VALUE = 32 * 1024
 
 
 
@@ -81,9 +80,9 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
         settings = StackSettings.model_validate(ours)
     except ValidationError as err:
         # A value with a control character in it is said so once, not again as a bad value.
-        said = {p.path for p in controlled}
+        said = tuple(p.path for p in controlled)
         found = _from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys))
-        problems.extend(p for p in found if p.path not in said)
+        problems.extend(p for p in found if not any(p.path == s or p.path.startswith(f"{s}.") for s in said))
         raise ConfigError(problems) from None
     if problems:
         # A value with a control character passed its `$` pattern: the checks below would read it.
@@ -93,7 +92,7 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     problems.extend(plain_secrets(ours, secure, secret_keys))
     if problems:
         raise ConfigError(problems)
-    return settings
+    return own_callees_recognised(settings)
 
 
 def _observability_checks(s: StackSettings) -> Iterator[Problem]:
@@ -121,14 +120,13 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         elif k.namespace in RESERVED_NAMESPACES or k.namespace.startswith("kube-"):
             yield Problem("maestro:kubernetes.namespace", f"{k.namespace!r} is reserved; give the stack a namespace of its own")
         if k and k.domain:
-            for label in sorted({u.public_host for d in load_catalog().values() for u in d.units.values() if u.public_host}):
-                if len(f"{label}.{k.domain}") > 253:
-                    yield Problem("maestro:kubernetes.domain", f"too long: the public host {label}.<domain> would exceed 253 characters")
-                    break
+            yield from _host_length_problems("maestro:kubernetes.domain", k.domain)
     elif k is not None:
         yield Problem("maestro:kubernetes", f"only for maestro:platform kubernetes; this stack runs on {s.platform}")
     if s.platform != "docker" and s.docker is not None:
         yield Problem("maestro:docker", f"only for maestro:platform docker; this stack runs on {s.platform}")
+    elif s.docker is not None:
+        yield from _host_length_problems("maestro:docker.domain", s.docker.domain)
     yield from _observability_checks(s)
     if k and k.tls:
         if k.domain is None:
@@ -164,9 +162,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
             if product.autoscaling:
                 yield Problem(f"{path}.autoscaling", "not available on the docker platform: one container per unit")
         yield from _resource_problems(f"{path}.resources", key, product.resources, s.platform)
-        for name, value in product.env.items():
-            if len(value.encode()) > MAX_ENV_VALUE:
-                yield Problem(f"{path}.env.{name}", f"{len(value.encode())} bytes; at most {MAX_ENV_VALUE // 1024} KiB in one variable")
+        yield from _env_size_problems(f"{path}.env", product.env)
         if product.image and product.digest:
             yield Problem(f"{path}.digest", "conflicts with image: put the digest in the image reference")
         if product.autoscaling:
@@ -205,7 +201,29 @@ def _unwired_calls(s: StackSettings) -> Iterator[Problem]:
 # Beyond these, a value is a typo (cores, not millicores; Gi, not Ti), not a plan.
 RESOURCE_CEILING = {"cpu": (64, "64 cores"), "memory": (2**40, "1Ti")}
 # Docker refuses a memory limit below 6 MiB.
-DOCKER_MIN_MEMORY = 6 * 2**20
+
+
+def _host_length_problems(path: str, domain: str) -> Iterator[Problem]:
+    """The public hosts are <host>.<domain>: each a host name of at most 253 characters."""
+    for label in sorted({u.public_host for d in load_catalog().values() for u in d.units.values() if u.public_host}):
+        if len(f"{label}.{domain}") > grammar.MAX_HOST_NAME:
+            yield Problem(path, f"too long: the public host {label}.<domain> would exceed {grammar.MAX_HOST_NAME} characters")
+            return
+
+
+def _env_size_problems(path: str, env: dict[str, str]) -> Iterator[Problem]:
+    """One value beyond the kernel's limit for one env string, or all of them beyond what one
+    Deployment may hold beside the rest of its spec."""
+    for name, value in env.items():
+        if len(value.encode()) > grammar.MAX_ENV_VALUE:
+            yield Problem(f"{path}.{name}", f"{len(value.encode())} bytes; at most {grammar.MAX_ENV_VALUE // 1024} KiB in one variable (the kernel's limit)")
+    total = sum(len(name) + len(value.encode()) for name, value in env.items())
+    if total > grammar.MAX_CONFIG_DATA:
+        yield Problem(
+            path,
+            f"{total} bytes in all; at most {grammar.MAX_CONFIG_DATA // 2**20} MiB, so that the Deployment that carries "
+            f"them stays within the {grammar.MAX_OBJECT / 2**20:g} MiB the API server stores in one object",
+        )
 
 
 def _resource_problems(path: str, key: str, resources: Any, platform: str) -> Iterator[Problem]:
@@ -235,14 +253,19 @@ def _amount_problems(path: str, resources: Any, platform: str) -> Iterator[Probl
             where = f"{path}.{kind}.{name}"
             if value is None:
                 continue
-            if name == "memory" and value.endswith("m"):
-                yield Problem(where, f"{value} is in millibytes, surely a typo: write {value[:-1]}Mi (or {value[:-1]}M)")
+            docker_limit = kind == "limits" and platform == "docker"
+            if name == "memory" and (problem := grammar.bytes_problem(value)):
+                yield Problem(where, problem)
             elif quantity(value) == 0:
                 yield Problem(where, "must be more than 0")
+            elif name == "cpu" and quantity(value) < grammar.MIN_CPU:
+                yield Problem(where, f"{value} is finer than Kubernetes counts CPU: at least 1m (a millicore)")
             elif quantity(value) > RESOURCE_CEILING[name][0]:
                 yield Problem(where, f"{value} is absurd: at most {RESOURCE_CEILING[name][1]}")
-            elif name == "memory" and kind == "limits" and platform == "docker" and quantity(value) < DOCKER_MIN_MEMORY:
+            elif name == "memory" and docker_limit and quantity(value) < grammar.DOCKER_MIN_MEMORY:
                 yield Problem(where, f"{value} is below Docker's minimum memory limit of 6Mi")
+            elif name == "cpu" and docker_limit and quantity(value) < grammar.DOCKER_MIN_CPUS:
+                yield Problem(where, f"{value} is below Docker's minimum of 0.01 CPUs (10m)")
 
 
 def _endpoint_problems(path: str, endpoint: Any) -> Iterator[Problem]:
@@ -320,8 +343,8 @@ def _storage_problems(path: str, owner: str, storage: Any, mounted: dict[str, st
         mounted[storage.existing] = owner
     bundled = storage.bundled if storage.bundled is not None else storage.existing is None
     yield from _exactly_one(path, bundled, storage.existing, "existing")
-    if storage.size is not None and quantity(storage.size) == 0:
-        yield Problem(f"{path}.size", "must be more than 0")
+    if storage.size is not None and (problem := grammar.bytes_problem(storage.size)):
+        yield Problem(f"{path}.size", problem)
     if storage.existing and (storage.size or storage.storage_class):
         yield Problem(path, "size and storage_class are for bundled storage; an existing volume has its own")
 

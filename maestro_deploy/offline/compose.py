@@ -36,6 +36,7 @@ class Export:
     # relative path -> (content, mode): written beside compose.yaml
     files: dict[str, tuple[str, int]] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)  # directories a task writes into
+    existing: set[str] = field(default_factory=set)  # volumes the user made: mounted, never created
     # relative path -> (uid, gid) of the container user that reads a secret file through a bind mount
     owners: dict[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -71,7 +72,9 @@ def compose_export(run: Run) -> Export:
     }
     volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": labels_of(v)} for v in sorted(of_type(VOLUME), key=lambda v: v.name)}
     used = {m.split(":", 1)[0] for s in services.values() for m in s.get("volumes", [])}
-    if volumes := {k: v for k, v in volumes.items() if k in used}:
+    volumes = {k: v for k, v in volumes.items() if k in used}
+    volumes.update({name: {"name": name, "external": True} for name in sorted(export.existing)})
+    if volumes:
         export.compose["volumes"] = volumes
     return export
 
@@ -130,10 +133,14 @@ def _service(
         mounts.append(f"./{relative}:{upload['file']}:ro")
     for volume in i.get("volumes", []):
         source = volume["volumeName"]
-        if source.endswith("-reports"):
+        # A task's reports volume is one the stack creates; a user's existing volume of the
+        # same name is mounted as theirs, like any other.
+        if source in volume_names and source.endswith("-reports"):
             export.reports.append(f"reports/{name}")
             mounts.append(f"./reports/{name}:{volume['containerPath']}")
-        elif source in volume_names:
+        else:
+            if source not in volume_names:
+                export.existing.add(source)
             mounts.append(f"{source}:{volume['containerPath']}")
     if mounts:
         service["volumes"] = mounts

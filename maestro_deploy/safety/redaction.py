@@ -35,7 +35,8 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)\S*@")
 _URL_EXTRAS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#'\"`]*)[?#][^\s'\"`)]*")
 # What may not reach a terminal from input: C0 (but tab and newline), DEL, C1, line and
 # paragraph separators, and the bidirectional controls that reorder what a reader sees.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+SEPARATORS_AND_BIDI = "\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{SEPARATORS_AND_BIDI}]")
 
 
 def without_userinfo(text: str) -> str:
@@ -136,6 +137,7 @@ def redacted_output(reveal_results: bool = False) -> Iterator[None]:
     """sys.stdout and sys.stderr through the redaction set while it runs: messages (stderr) also
     lose URLs' queries and fragments; results (stdout) are left whole only when the user asked
     for secrets (`outputs --show-secrets`), and even then carry no control character."""
+    REDACTIONS.clear()  # one command, one set: what it reads from now on
     out, err = sys.stdout, sys.stderr
     sys.stdout = _RedactingStream(out, printable if reveal_results else REDACTIONS.redact)
     sys.stderr = _RedactingStream(err, for_messages)
