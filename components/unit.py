@@ -117,6 +117,9 @@ class Platform(Protocol):
     def endpoints(self, unit: ServiceUnit) -> Endpoints:
         """The URLs `unit` will answer on, known before it is deployed."""
 
+    def task_url(self, internal_url: str, public_url: Optional[str]) -> str:
+        """Which of a unit's two URLs a task (a test run) reaches it on, where this platform runs tasks."""
+
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> pulumi.ComponentResource:
         """Register `unit`'s resources as children of `parent`."""
 

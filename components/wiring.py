@@ -17,7 +17,9 @@ from maestro_components.catalog import load_catalog
 # internal: the callee's in-platform URL, for a process of the caller.
 # public: its public URL, for a browser: the stack needs a public host for it.
 # public if exposed: what a browser loads where there is one, else the in-platform URL.
-Address = Literal["internal", "public", "public if exposed"]
+# for a task: whichever the platform's tasks reach (Platform.task_url): on Docker's loopback the
+# public one, since tasks that test public URLs run in the host's network there.
+Address = Literal["internal", "public", "public if exposed", "for a task"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ WIRING: tuple[Call, ...] = (
         callee="engine",
         unit="api",
         endpoint="api_url",
-        address="internal",
+        address="for a task",
         arg="api_base",
         lands_in="test config target.api_base",
         cors=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Optional
@@ -76,25 +77,63 @@ def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
     name = loaded.name
     host = loaded.settings.docker.host if loaded.settings.docker else None
     on = f"DOCKER_HOST={host} " if host else ""  # the daemon maestro:docker.host names, not this shell's
-    print(f"{name}: wrote {compose} ({services} services); up: {on}docker-compose -p maestro-{name} -f {compose} up -d")
+    print(f"{name}: wrote {compose} ({services} services); up: {on}docker compose -p maestro-{name} -f {compose} up -d (or docker-compose, v1)")
     return 0
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
-    from maestro_deploy.local import Compose, Progress, daemon_of
+    from maestro_deploy.local import Compose, Progress, daemon_of, inspect_stack
+    from maestro_deploy.operate.upgrade import NeverHealthy, Previous, changed_units, wait_for
 
     progress = Progress()
     loaded = _load(args)
     name = loaded.name
     out = Path(args.out or f"out/{name}-compose")
-    write_compose(loaded, out, Path(args.state))
-    compose = Compose(name, out, daemon_of(loaded.settings))
-    progress(f"on {compose.daemon}")
-    progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
-    compose.build_images(progress)
-    compose.up()
-    progress("containers started")
-    compose.wait_healthy(progress=progress)
+    previous = Previous(out)
+    # An upgrade: what runs now came from this export, which is kept to fall back on.
+    daemon = daemon_of(loaded.settings)
+    progress(f"on {daemon}")
+    upgrade = (out / "compose.yaml").is_file() and bool(inspect_stack(name, daemon))
+    if upgrade:
+        previous.keep()
+    try:
+        write_compose(loaded, out, Path(args.state))
+        compose = Compose(name, out, daemon)
+        progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
+        compose.build_images(progress)
+    except BaseException:
+        if upgrade:
+            previous.restore()  # nothing was started: the running export stays where it was
+        raise
+    before = compose.container_ids() if upgrade else {}
+    started = time.monotonic()
+    try:
+        compose.up()
+        refused = None
+    except LocalRunError as err:
+        # Compose gives up when a unit that a task waits for turns unhealthy: named below.
+        refused = err
+    changed = changed_units(before, compose.container_ids())
+    progress(f"containers started; replaced: {', '.join(changed) or 'none'}" if upgrade else "containers started")
+    try:
+        wait_for(compose, changed, progress, started)
+        if refused:
+            raise refused
+    except NeverHealthy as err:
+        print(f"error: {err}", file=sys.stderr)
+        if not upgrade:
+            return 1
+        failed_at = progress.elapsed()
+        previous.put_back()
+        restored = Compose(name, out, daemon)
+        restored.up()
+        wait_for(restored, [s for s in changed if s in restored.services()])
+        print(
+            f"error: rolled back: {', '.join(changed)} as before, every unit healthy, in {progress.elapsed() - failed_at:.1f} s; "
+            f"the export that failed is in {previous.failed}",
+            file=sys.stderr,
+        )
+        return 1
     progress(f"{name}: every service healthy")
     print_urls(json.loads((out / "outputs.json").read_text(encoding="utf-8")), args.stack)
     print(f"Tear it down: maestro-deploy compose down {args.stack} (data kept; --delete-data removes it too)")
@@ -140,6 +179,56 @@ def cmd_status(args: argparse.Namespace) -> int:
     if loaded.settings.platform == "docker":
         return docker_status(loaded)
     return kubernetes_status(loaded)
+
+
+def _docker_only(loaded: Loaded, command: str) -> None:
+    if loaded.settings.platform != "docker":
+        raise ConfigError([Problem("maestro:platform", f"`{command}` is for Docker stacks; see docs/operations.md for a cluster")])
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from maestro_deploy.local import daemon_of
+    from maestro_deploy.operate.backup import PartFailed, take_backup
+
+    loaded = _load(args)
+    _docker_only(loaded, "backup")
+    try:
+        path = take_backup(loaded.name, Path(args.to), daemon_of(loaded.settings))
+    except PartFailed as err:
+        print(f"error: backup failed, nothing written: {err}", file=sys.stderr)
+        return 1
+    print(f"{loaded.name}: backed up to")
+    print(path)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from maestro_deploy.local import daemon_of
+    from maestro_deploy.operate.backup import PartFailed
+    from maestro_deploy.operate.restore import restore
+
+    loaded = _load(args)
+    _docker_only(loaded, "restore")
+    try:
+        restore(loaded.name, Path(args.path), args.force, daemon_of(loaded.settings), print)
+    except PartFailed as err:
+        print(f"error: restore failed: {err}", file=sys.stderr)
+        return 1
+    print(f"{loaded.name}: restored from {args.path}")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from maestro_deploy.local import daemon_of
+    from maestro_deploy.operate.logs import docker_logs, kubectl_logs, since_of
+
+    loaded = _load(args)
+    since = since_of(args.since)
+    if loaded.settings.platform == "docker":
+        return docker_logs(loaded.name, args.unit, args.follow, since, daemon_of(loaded.settings))
+    k = loaded.settings.kubernetes
+    print(kubectl_logs(k.namespace, loaded.name, args.unit, args.follow, since, k.context))
+    return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -301,6 +390,21 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--state", default=str(STATE_DIR), help="where generated passwords are kept")
     for command in (check, render, graph, up):
         command.add_argument("--stack-outputs", metavar="FILE", help=stack_outputs)
+    backup = sub.add_parser("backup", help="back up a running Docker stack's database and data volumes; prints the backup's path last")
+    backup.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    backup.add_argument("--to", default="backups", help="the directory the backup goes into (default: %(default)s)")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into a running Docker stack (every sha256 checked first)")
+    restore.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    restore.add_argument("path", help="the backup's directory, as `backup` printed it")
+    restore.add_argument("--force", action="store_true", help="restore another stack's backup into this one")
+    restore.set_defaults(func=cmd_restore)
+    logs = sub.add_parser("logs", help="a stack's logs by unit (Docker); the kubectl logs command (Kubernetes)")
+    logs.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
+    logs.add_argument("unit", nargs="?", help="one unit (engine, engine-db, ...); omitted: every unit, each line prefixed")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    logs.add_argument("--since", metavar="D", help="only lines newer than this duration: 30s, 10m, 1h30m")
+    logs.set_defaults(func=cmd_logs)
     status = sub.add_parser("status", help="what runs of a stack: a line per unit and its health (exit 0 all healthy, 1 not, 2 not running)")
     status.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
     status.set_defaults(func=cmd_status)

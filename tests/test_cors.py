@@ -15,10 +15,10 @@ CONTAINER = "docker:index/container:Container"
 
 # Every stack in stacks/ that has an engine: MAESTRO_CORS_ORIGINS on its own platform and on the other.
 EXPECTED = {
-    "staging": {"kubernetes": "https://app.staging.example.com", "docker": "http://app.localhost:8080"},
+    "staging": {"kubernetes": "https://app.staging.example.com", "docker": "http://localhost:8080"},
     "engine-only": {"kubernetes": "https://app.dashboard.acme.example.com", "docker": "https://app.dashboard.acme.example.com"},
     "custom-frontend": {"kubernetes": PARTNER, "docker": PARTNER},
-    "dev": {"docker": "http://app.localhost:8080"},
+    "dev": {"docker": "http://localhost:8080"},
 }
 
 
@@ -54,9 +54,9 @@ def test_the_engine_allows_exactly_the_derived_origins(stack, platform):
 
 def test_a_partners_origin_comes_after_the_stacks_own_frontend_and_never_replaces_it():
     config = stack_config("dev")
-    config["maestro:components"]["engine"]["cors_origins"] = [PARTNER, "http://app.localhost:8080"]
+    config["maestro:components"]["engine"]["cors_origins"] = [PARTNER, "http://localhost:8080"]
     env = render_env(config, "dev")
-    assert engine_env(env, "docker")["MAESTRO_CORS_ORIGINS"] == f"http://app.localhost:8080,{PARTNER}"
+    assert engine_env(env, "docker")["MAESTRO_CORS_ORIGINS"] == f"http://localhost:8080,{PARTNER}"
 
 
 @pytest.mark.parametrize("platform", ["kubernetes", "docker"])

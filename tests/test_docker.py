@@ -92,22 +92,42 @@ def test_every_unit_gets_the_same_env_keys_files_and_image_on_both_platforms(bot
 def test_wired_urls_follow_each_platforms_endpoints(both):
     _, docker = both
     boxes = containers(docker)
-    assert env_of(boxes["frontend"])["VITE_MAESTRO_API_BASE"] == "http://api.localhost:8000/api"
+    assert env_of(boxes["frontend"])["VITE_MAESTRO_API_BASE"] == "http://localhost:8000/api"
     assert env_of(boxes["hive"])["MAESTRO_API_BASE"] == "http://engine:8000/api"
     assert env_of(boxes["engine"])["DATABASE_URL"] == f"postgresql://maestro:{GENERATED_SECRET}@engine-db:5432/maestro"
     config = yaml.safe_load(reveal(boxes["quality-fabric-runner"].inputs["uploads"])[0]["content"])
-    # The frontend as a browser loads it (its alias answers inside the network): e2e checks CORS from that origin.
-    assert config["target"] == {"api_base": "http://engine:8000/api", "frontend_url": "http://app.localhost:8080"}
-    assert docker.outputs["engine_url"] == "http://api.localhost:8000/api"
-    assert docker.outputs["frontend_url"] == "http://app.localhost:8080"
+    # The runner tests what a browser on this machine loads, from the host's network: e2e checks CORS from that origin.
+    assert config["target"] == {"api_base": "http://localhost:8000/api", "frontend_url": "http://localhost:8080"}
+    assert docker.outputs["engine_url"] == "http://localhost:8000/api"
+    assert docker.outputs["frontend_url"] == "http://localhost:8080"
 
 
-def test_a_public_url_also_answers_inside_the_stacks_network(both):
-    """The browser's URL must work for quality-fabric too: an alias on the same port."""
+def test_public_urls_are_ports_of_localhost_which_every_resolver_knows(both):
+    """`*.localhost` names fail in getaddrinfo on a stock Debian (pip, Python): `localhost` never does.
+    In a container `localhost` is the container itself, so no unit takes it as an alias, and the
+    runner, which calls these URLs, runs in the host's network namespace."""
     _, docker = both
-    engine = containers(docker)["engine"].inputs
-    assert engine["networksAdvanced"] == [{"name": "maestro-staging", "aliases": ["engine", "api.localhost"]}]
+    boxes = containers(docker)
+    engine = boxes["engine"].inputs
+    assert engine["networksAdvanced"] == [{"name": "maestro-staging", "aliases": ["engine"]}]
     assert engine["ports"] == [{"internal": 8000.0, "external": 8000.0, "ip": "127.0.0.1"}]
+    runner = boxes["quality-fabric-runner"].inputs
+    assert runner["networkMode"] == "host" and "networksAdvanced" not in runner
+    assert all(c.inputs.get("networkMode") is None for name, c in boxes.items() if name != "quality-fabric-runner")
+    assert set(docker.outputs[k] for k in ("engine_url", "frontend_url", "quality_fabric_url", "registry_url")) == {
+        "http://localhost:8000/api", "http://localhost:8080", "http://localhost:8090", "http://localhost:8081"
+    }
+
+
+def test_under_another_domain_a_public_url_also_answers_inside_the_stacks_network():
+    """A VM's DNS name: the browser's URL works for quality-fabric too, through an alias on the same port."""
+    env = render_env(on_docker({"maestro:components": {"engine": {}, "frontend": {}, "quality-fabric": {}}}, domain="vm.example.com"))
+    boxes = containers(env)
+    assert boxes["engine"].inputs["networksAdvanced"][0]["aliases"] == ["engine", "api.vm.example.com"]
+    assert env.outputs["frontend_url"] == "http://app.vm.example.com:8080"
+    assert boxes["quality-fabric-runner"].inputs.get("networkMode") is None
+    config = yaml.safe_load(reveal(boxes["quality-fabric-runner"].inputs["uploads"])[0]["content"])
+    assert config["target"] == {"api_base": "http://engine:8000/api", "frontend_url": "http://app.vm.example.com:8080"}
 
 
 def test_only_public_units_are_published_and_only_on_loopback(both):
@@ -124,6 +144,7 @@ def test_publish_false_publishes_nothing_yet_public_urls_answer_inside_the_netwo
     env = render_env(on_docker({"maestro:components": {"engine": {}, "frontend": {}}}, publish=False))
     boxes = containers(env)
     assert not any(c.inputs.get("ports") for c in boxes.values())
+    # localhost would be each container itself: unpublished, the names are the network's aliases.
     assert env.outputs["engine_url"] == "http://api.localhost:8000/api"
     assert env_of(boxes["frontend"])["VITE_MAESTRO_API_BASE"] == env.outputs["engine_url"]
     assert boxes["engine"].inputs["networksAdvanced"][0]["aliases"] == ["engine", "api.localhost"]
@@ -211,7 +232,10 @@ def test_compose_export_writes_what_the_platform_registers(tmp_path):
         assert service["image"] == c["image"] and service["container_name"] == c["name"]
         plain = {k: v for k, v in env_of(boxes[name]).items() if k not in secret_keys(boxes[name])}
         assert service.get("environment", {}) == plain, name
-        assert service["networks"] == {"maestro-staging": {"aliases": c["networksAdvanced"][0]["aliases"]}}
+        if name == "quality-fabric-runner":
+            assert service["network_mode"] == "host" and "networks" not in service
+        else:
+            assert service["networks"] == {"maestro-staging": {"aliases": c["networksAdvanced"][0]["aliases"]}}
     assert "depends_on" not in compose["services"]["engine"]
     assert compose["services"]["quality-fabric-runner"]["depends_on"] == {
         "engine": {"condition": "service_healthy"},
@@ -322,3 +346,13 @@ def test_the_registry_login_is_a_secret_output(tmp_path, capsys):
     # The login the registry checks is that password's.
     htpasswd = (tmp_path / "out/secrets/registry/etc/pypiserver/htpasswd").read_text()
     assert htpasswd == htpasswd_line("maestro", password)
+
+
+def test_a_units_version_label_says_what_runs():
+    """dev's database is Debian's PostgreSQL 15 (images/postgres, tagged 15): its label says 15, not the
+    catalog's 16.4, which is what the official image the Kubernetes stacks run is tagged."""
+    boxes = containers(stack_env("dev"))
+    db = labels_of(boxes["engine-db"])
+    assert (boxes["engine-db"].inputs["image"], db["maestro.version"]) == ("maestro-postgres:15", "15")
+    staging = stack_env("staging").deployment("engine-db")
+    assert staging.labels["app.kubernetes.io/version"] == "16.4"

@@ -30,6 +30,8 @@ args, gone = sys.argv[1:], (state / "gone").exists()
 if Path(sys.argv[0]).name == "docker-compose":
     if "down" in args:
         (state / "gone").touch()
+elif args[:2] == ["compose", "version"]:
+    sys.exit(1)  # a machine with Compose v1 only: `docker-compose` is what runs
 elif args[:1] == ["rm"]:
     (state / "gone").touch()
 elif args[:2] == ["inspect", "-f"]:
@@ -105,7 +107,7 @@ def test_without_a_host_the_environment_s_daemon_is_used(fake_docker, tmp_path):
 
 def test_render_says_where_compose_must_run(remote_stack, tmp_path, capsys):
     assert cli.main(["render", remote_stack, "--out", str(tmp_path / "out"), "--state", str(tmp_path / "s")]) == 0
-    assert f"up: DOCKER_HOST={HOST} docker-compose -p maestro-remote" in capsys.readouterr().out
+    assert f"up: DOCKER_HOST={HOST} docker compose -p maestro-remote" in capsys.readouterr().out
 
 
 def direct_docker_calls(source: str) -> list[int]:

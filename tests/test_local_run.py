@@ -126,7 +126,7 @@ def test_status_says_each_unit_and_exits_by_their_health(monkeypatch, capsys, co
     assert cli.main(["status", "dev"]) == code
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == said
-    assert "engine                   " in out and "http://api.localhost:8000" in out
+    assert "engine                   " in out and "http://localhost:8000" in out
 
 
 @pytest.mark.parametrize("engine,message", [(FakeEngine([]), "dev is not running"), (FakeEngine([], answers=False), "Cannot connect to the Docker daemon")])

@@ -18,13 +18,22 @@ from maestro_components.unit import Endpoints, ServiceUnit
 class DockerExposure:
     """How browsers reach the units that have a public host."""
 
-    domain: str = "localhost"  # *.localhost resolves to this machine in browsers and curl (RFC 6761)
+    domain: str = "localhost"
     bind_address: str = "127.0.0.1"
     publish: bool = True
 
+    @property
+    def on_loopback(self) -> bool:
+        """Published on this machine under the name every /etc/hosts has: `http://localhost:<port>`,
+        which pip, Python, curl and browsers all resolve (`*.localhost` names need a resolver
+        that knows RFC 6761, and stock Debian's does not)."""
+        return self.publish and self.domain == "localhost"
+
     def public_url(self, public_host: str, port: int) -> str:
-        """Served on the same port by the host and, through a network alias, inside the stack's
-        network: one URL works for a browser and for a test runner."""
+        """On loopback, each unit on its own port of localhost. Under another domain (or unpublished),
+        `<host>.<domain>`, which is also a network alias, so the URL works inside the stack's network."""
+        if self.on_loopback:
+            return f"http://localhost:{port}"
         return f"http://{public_host}.{self.domain}:{port}"
 
 
@@ -61,9 +70,22 @@ class DockerPlatform:
         )
 
     def public_alias(self, unit: ServiceUnit) -> Optional[str]:
-        if unit.public_host is None or unit.port is None:
+        """The unit's public name on the stack's network: none on loopback, where `localhost` in a
+        container is that container itself."""
+        if unit.public_host is None or unit.port is None or self.exposure.on_loopback:
             return None
         return f"{unit.public_host}.{self.exposure.domain}"
+
+    def on_host_network(self, unit: ServiceUnit) -> bool:
+        """On loopback a task (quality-fabric's runner, testing what a browser loads) runs in the host's
+        network namespace, where `localhost:<port>` is the published unit: it sees the stack exactly
+        as a browser on this machine does, origins included, and reaches units on their public URLs."""
+        return unit.kind == "task" and self.exposure.on_loopback
+
+    def task_url(self, internal_url: str, public_url: Optional[str]) -> str:
+        """Where a task reaches a unit: its public URL when tasks that test public URLs run on the
+        host's network (loopback), else its URL on the stack's network."""
+        return public_url if self.exposure.on_loopback and public_url else internal_url
 
     def endpoints(self, unit: ServiceUnit) -> Endpoints:
         if unit.port is None:
@@ -82,8 +104,9 @@ class DockerPlatform:
                 container_name=f"{self.prefix}-{unit.name}",
                 network=self.network.name,
                 aliases=[unit.name] + [a for a in [self.public_alias(unit)] if a],
+                host_network=self.on_host_network(unit),
                 bind_address=self.exposure.bind_address,
-                publish=self.exposure.publish and self.public_alias(unit) is not None,
+                publish=self.exposure.publish and unit.public_host is not None and unit.port is not None,
                 labels=self.labels,
                 after=self._called(unit),
                 protect_data=self.protect_data,

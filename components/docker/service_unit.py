@@ -52,6 +52,7 @@ class DockerServiceUnitArgs:
     after: list[pulumi.Resource] = field(default_factory=list)  # containers that must be healthy first
     labels: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the stack's, on every resource
     protect_data: bool = True  # False only in throwaway stacks, whose teardown must be complete
+    host_network: bool = False  # in the host's network namespace instead (a task testing loopback URLs)
 
 
 class DockerServiceUnit(pulumi.ComponentResource):
@@ -95,7 +96,10 @@ class DockerServiceUnit(pulumi.ComponentResource):
             + [pulumi.Output.secret(pulumi.Output.concat(k, "=", v)) for k, v in sorted(unit.secret_env.items())],
             command=unit.args,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in container_labels.items()],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network, aliases=args.aliases)],
+            network_mode="host" if args.host_network else None,
+            networks_advanced=(
+                None if args.host_network else [docker.ContainerNetworksAdvancedArgs(name=args.network, aliases=args.aliases)]
+            ),
             ports=(
                 [docker.ContainerPortArgs(internal=unit.port, external=unit.port, ip=args.bind_address)]
                 if args.publish

@@ -96,6 +96,10 @@ class KubernetesPlatform:
         public = self.exposure.public_url(unit.public_host, unit.port) if unit.public_host else None
         return Endpoints(internal_url=internal, public_url=public)
 
+    def task_url(self, internal_url: str, public_url: Optional[str]) -> str:
+        """A Job reaches a unit through its Service, as every pod does."""
+        return internal_url
+
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
         send_telemetry(unit, self.stack, self.observability.otlp_endpoint)
         self.units.append(unit)

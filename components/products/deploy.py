@@ -77,7 +77,7 @@ def _wiring_args(
             urls[call.arg] = endpoints[call.setting]
             given.append(endpoints[call.setting])
         elif call.callee in deployed:
-            urls[call.arg], reached = _reach(call, deployed[call.callee], names[call.callee])
+            urls[call.arg], reached = _reach(call, deployed[call.callee], names[call.callee], platform)
             local += reached
         elif call.required_by_suite is None:
             raise ValueError(f"{names[key]} calls {call.callee}: deploy it, or give its URL as endpoints[{call.setting!r}]")
@@ -99,10 +99,12 @@ def _wiring_args(
     return {"frontend_origins": [o for o in origins if o]}
 
 
-def _reach(call: Call, callee: Any, name: str) -> tuple[Any, list[Any]]:
+def _reach(call: Call, callee: Any, name: str, platform: Platform) -> tuple[Any, list[Any]]:
     """(URL, what the caller calls) of a call to a product deployed with it."""
     internal = getattr(callee, call.endpoint)
     public = getattr(callee, f"public_{call.endpoint}")
+    if call.address == "for a task":
+        return platform.task_url(internal, public), [load_catalog()[call.callee].unit_name(name, call.unit)]
     url = {"internal": internal, "public": public, "public if exposed": public or internal}[call.address]
     reached = [load_catalog()[call.callee].unit_name(name, call.unit)]
     if call.as_browser:

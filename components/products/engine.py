@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
@@ -10,7 +11,7 @@ import pulumi
 import pulumi_random
 
 from maestro_components.catalog import load_catalog
-from maestro_components.options import DatabaseOptions, EngineOptions
+from maestro_components.options import VERSION, DatabaseOptions, EngineOptions
 from maestro_components.products.common import build_source, merge_resources, unit_from_catalog
 from maestro_components.products.facts import ENGINE as FACTS
 from maestro_components.unit import DataVolume, Dump, Platform, ServiceUnit
@@ -23,6 +24,14 @@ def without_credentials(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def database_version(image: str, catalog_version: str) -> str:
+    """The PostgreSQL version a database image runs, as its version label says: the image's tag when
+    that is a version (`maestro-postgres:15` runs 15), else the catalog's version."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    return tag if re.match(VERSION, tag) else catalog_version
 
 
 @dataclass
@@ -82,6 +91,7 @@ class Engine(pulumi.ComponentResource):
         """Deploy the bundled PostgreSQL; return the engine's connection URL, as a secret, and its unit."""
         db = load_catalog()[FACTS.key].database
         unit_name = f"{name}-db"
+        image = options.image if options and options.image else f"{db.image}:{db.version}"
         # Stored in the stack's state, so every `pulumi up` reuses the same password.
         password = pulumi_random.RandomPassword(
             f"{unit_name}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
@@ -91,8 +101,8 @@ class Engine(pulumi.ComponentResource):
             component="database",
             name=unit_name,
             distinct=name != FACTS.key,
-            image=(options.image if options and options.image else f"{db.image}:{db.version}"),
-            version=db.version,
+            image=image,
+            version=database_version(image, db.version),
             kind="service",
             resources=merge_resources(db.resources, None),
             port=db.port,

@@ -127,7 +127,7 @@ class Docker(Strict):
     )
     domain: DnsName = Field(
         "localhost",
-        description="Public URLs are http://<host>.<domain>:<port>; browsers resolve *.localhost to this machine.",
+        description="localhost: public URLs are http://localhost:<port>, which every client resolves; another domain: http://<host>.<domain>:<port>.",
     )
     bind_address: IPv4 = Field(
         "127.0.0.1", description="Where published ports listen. Anything but loopback exposes the stack: a warning."

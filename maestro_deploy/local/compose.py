@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from maestro_deploy.local.daemon import Daemon, LocalRunError, project
+from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
 from maestro_deploy.local.debian import VendoringError, vendor_debs
 from maestro_deploy.local.images import image_id, vendor_wheels
 
@@ -26,7 +26,7 @@ class Compose:
 
     @property
     def base(self) -> list[str]:
-        return ["docker-compose", "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
+        return [*compose_command(self.daemon), "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
 
     def services(self) -> dict[str, dict]:
         import yaml
@@ -75,7 +75,7 @@ class Compose:
         deadline = time.monotonic() + timeout
         told: set[str] = set()
         while True:
-            states = {name: _health(self.daemon, container) for name, container in checked.items()}
+            states = {name: health(self.daemon, container) for name, container in checked.items()}
             for name in sorted(n for n, state in states.items() if state == "healthy" and n not in told):
                 told.add(name)
                 if progress:
@@ -105,7 +105,7 @@ class Compose:
         self.daemon.run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
 
 
-def _health(daemon: Daemon, container: str) -> str:
+def health(daemon: Daemon, container: str) -> str:
     result = daemon.run(["docker", "inspect", "-f", "{{json .State}}", container], check=False)
     if result.returncode != 0:
         return "missing"

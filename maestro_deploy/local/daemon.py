@@ -1,5 +1,5 @@
-"""The one way to the Docker daemon: every `docker` and `docker-compose` process starts here,
-with DOCKER_HOST set to the daemon the stack names."""
+"""The one way to the Docker daemon: every `docker` and `docker-compose` (or `docker compose`)
+process starts here, with DOCKER_HOST set to the daemon the stack names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 
@@ -25,6 +26,15 @@ def _run(args: list[str], check: bool = True, env: Optional[dict[str, str]] = No
     if check and result.returncode != 0:
         raise LocalRunError(f"`{' '.join(args)}` failed: {result.stderr.strip() or result.stdout.strip()}")
     return result
+
+
+def _run_bytes(args: list[str], stdin: Optional[bytes], env: dict[str, str]) -> bytes:
+    if shutil.which(args[0]) is None:
+        raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io")
+    result = subprocess.run(args, input=stdin, capture_output=True, env=env)
+    if result.returncode != 0:
+        raise LocalRunError(f"`{' '.join(args)}` failed: {result.stderr.decode(errors='replace').strip()[-2000:]}")
+    return result.stdout
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,16 @@ class Daemon:
         """`docker ...` or `docker-compose ...` on this daemon; LocalRunError when it fails and `check`."""
         return _run(args, check=check, env=self.environment(env))
 
+    def run_bytes(self, args: list[str], stdin: Optional[bytes] = None) -> bytes:
+        """`docker ...` with binary input and output (a database dump, a volume's archive)."""
+        return _run_bytes(args, stdin, self.environment())
+
+    def stream(self, args: list[str]) -> subprocess.Popen:
+        """`docker ...` running on, its output (stderr merged) read line by line (`docker logs -f`)."""
+        if shutil.which(args[0]) is None:
+            raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io")
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=self.environment())
+
     def __str__(self) -> str:
         return self.host or os.environ.get("DOCKER_HOST") or "the local Docker daemon"
 
@@ -53,3 +73,16 @@ class Daemon:
 def daemon_of(settings) -> Daemon:
     """The daemon of a Docker stack (`StackSettings`): its `maestro:docker.host`."""
     return Daemon(settings.docker.host if settings.docker else None)
+
+
+def compose_command(daemon: Optional[Daemon] = None) -> tuple[str, ...]:
+    """Compose v2 (`docker compose`) where it answers, else v1 (`docker-compose`): v1 has been
+    end-of-life since 2023, yet is what Debian packages. Asked once per PATH and daemon."""
+    return _compose_on(os.environ.get("PATH", ""), daemon or Daemon())
+
+
+@lru_cache(maxsize=8)
+def _compose_on(path: str, daemon: Daemon) -> tuple[str, ...]:
+    if shutil.which("docker", path=path) and daemon.run(["docker", "compose", "version"], check=False).returncode == 0:
+        return ("docker", "compose")
+    return ("docker-compose",)

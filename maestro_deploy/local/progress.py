@@ -14,5 +14,8 @@ class Progress:
     def __init__(self, started: Optional[float] = None):
         self.started = started if started is not None else float(os.environ.get("MAESTRO_PROGRESS_START") or time.time())
 
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
     def __call__(self, message: str) -> None:
         print(f"[{time.time() - self.started:6.1f}s] {message}", flush=True)

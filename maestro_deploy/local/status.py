@@ -37,13 +37,16 @@ class UnitStatus:
         return self.state == "running" and self.health in ("healthy", "none")
 
 
+def inspect_stack(stack: str, daemon: Daemon = Daemon()) -> list[dict]:
+    """`docker inspect` of every container of the stack (running or not); [] when it has none."""
+    names = daemon.run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
+    return json.loads(daemon.run(["docker", "inspect", *names]).stdout) if names else []
+
+
 def stack_status(stack: str, daemon: Daemon = Daemon()) -> list[UnitStatus]:
     """Every container of the stack, as Docker sees it now. LocalRunError when Docker does not answer."""
-    names = daemon.run(["docker", "ps", "-a", "--filter", f"label=maestro.stack={stack}", "--format", "{{.Names}}"]).stdout.split()
-    if not names:
-        return []
     found = []
-    for c in json.loads(daemon.run(["docker", "inspect", *names]).stdout):
+    for c in inspect_stack(stack, daemon):
         state, labels = c["State"], c["Config"].get("Labels") or {}
         status = state["Status"] + (f" ({state['ExitCode']})" if state["Status"] == "exited" else "")
         task = (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "no"

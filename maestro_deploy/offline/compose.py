@@ -108,7 +108,10 @@ def _service(
     if i.get("command"):
         service["command"] = i["command"]
     service["labels"] = {k: v for k, v in labels_of(c).items() if k != SECRET_ENV_LABEL}
-    service["networks"] = {n["name"]: {"aliases": n.get("aliases", [])} for n in i["networksAdvanced"]}
+    if i.get("networkMode") == "host":
+        service["network_mode"] = "host"
+    else:
+        service["networks"] = {n["name"]: {"aliases": n.get("aliases", [])} for n in i["networksAdvanced"]}
     if i.get("ports"):
         service["ports"] = [f"{p['ip']}:{_plain(p['external'])}:{_plain(p['internal'])}" for p in i["ports"]]
     if hc := i.get("healthcheck"):
