@@ -193,9 +193,9 @@ def test_each_caller_is_checked_against_the_engine_it_calls(tmp_path, capsys, fr
 
 
 def test_a_backend_that_is_the_stacks_own_engine_is_wired_as_its_own(tmp_path, capsys):
-    config = {"maestro:platform": "docker", "maestro:components": {"engine": {}, "frontend": {"backend": "http://api.localhost:8000/api"}}}
+    config = {"maestro:platform": "docker", "maestro:components": {"engine": {}, "frontend": {"backend": "http://localhost:8000/api"}}}
     out = tmp_path / "out"
     code, err = run(capsys, "render", stack_file(tmp_path, "own", config), "--out", str(out), "--state", str(tmp_path / "s"))
     assert code == 0 and "outside" not in err, err
     services = yaml.safe_load((out / "compose.yaml").read_text())["services"]
-    assert services["engine"]["environment"]["MAESTRO_CORS_ORIGINS"] == "http://app.localhost:8080"
+    assert services["engine"]["environment"]["MAESTRO_CORS_ORIGINS"] == "http://localhost:8080"
