@@ -27,6 +27,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+class MetricsDefaults(_Strict):
+    port: Optional[int] = None  # omitted: the unit's own port
+    path: str = "/metrics"
+
+
 class UnitDefaults(_Strict):
     image: str
     kind: Literal["service", "task"]
@@ -38,6 +43,7 @@ class UnitDefaults(_Strict):
     reports: Optional[str] = None
     deadline_seconds: Optional[int] = None
     data: dict[str, str] = {}
+    metrics: Optional[MetricsDefaults] = None
 
 
 class DatabaseDefaults(_Strict):

@@ -289,6 +289,46 @@ class RegistryOptions(ProductOptions):
     password: Optional[SecretValue] = Field(None, description="Its password, a Pulumi secret; omitted: generated and kept in the stack's state.")
 
 
+class BundledMetrics(Strict):
+    bundled: bool = Field(
+        False, description="Docker: true runs a Prometheus in the stack that scrapes every unit; its UI is the prometheus_url output."
+    )
+    image: Optional[ImageReference] = Field(
+        None, description="With bundled: the Prometheus 2.x image; omitted: maestro-prometheus:2.42.0 (images/prometheus builds it)."
+    )
+    build: Optional[Build] = Field(None, description="With bundled: build the Prometheus image from local source; `image` names it.")
+
+
+class Observability(Strict):
+    """Metrics and traces, wired like any other dependency. Every key optional."""
+
+    metrics: Optional[BundledMetrics] = Field(None, description="Docker only: {bundled: true}, a Prometheus of the stack's own.")
+    service_monitors: Optional[bool] = Field(
+        None,
+        description="Kubernetes only: true, a ServiceMonitor per unit (needs the Prometheus Operator's CRDs); "
+        "false, prometheus.io/scrape|port|path pod annotations. Omitted (and no prometheus_namespace): metrics are not wired.",
+    )
+    prometheus_namespace: Optional[DnsLabel] = Field(
+        None,
+        description="Kubernetes only: where the cluster's Prometheus runs, the one namespace that may reach the metrics ports; "
+        "omitted: monitoring.",
+    )
+    otlp_endpoint: Optional[HttpUrlStr] = Field(
+        None,
+        description="An OpenTelemetry collector's OTLP endpoint, such as http://otel-collector.monitoring:4317: "
+        "OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES on every product.",
+    )
+
+    @property
+    def scrape(self) -> Optional[Literal["service-monitor", "annotations"]]:
+        """On Kubernetes, how the cluster's Prometheus finds the units, if it is told at all."""
+        if self.service_monitors:
+            return "service-monitor"
+        if self.service_monitors is False or self.prometheus_namespace is not None:
+            return "annotations"
+        return None
+
+
 def _schedule(value: str) -> str:
     if problem := grammar.cron_problem(value):
         raise ValueError(problem)

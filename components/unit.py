@@ -49,6 +49,14 @@ class Autoscaling:
     cpu_utilization: int  # target average CPU, percent of requests
 
 
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """Where a unit serves Prometheus metrics: a port of its own, or its service port."""
+
+    port: int
+    path: str = "/metrics"
+
+
 @dataclass
 class ServiceUnit:
     product: str  # the product key: app.kubernetes.io/name
@@ -66,6 +74,9 @@ class ServiceUnit:
     port: Optional[int] = None
     health_path: Optional[str] = None  # HTTP readiness and liveness
     health_command: Optional[list[str]] = None  # for units that speak no HTTP (PostgreSQL)
+    metrics: Optional[MetricsEndpoint] = None  # scraped by the stack's Prometheus, where one is wired
+    # Its process reads the OpenTelemetry variables: it gets the stack's OTLP endpoint, where one is set.
+    telemetry: bool = True
     public_host: Optional[str] = None  # first DNS label of its public host, if browsers reach it
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     secret_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # Output.secret values only

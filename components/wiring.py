@@ -103,6 +103,47 @@ WIRING: tuple[Call, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class StackEndpoint:
+    """An endpoint outside the products that every unit of a stack is wired to: set once for the
+    stack (under maestro:observability), not per product, and not served by a product."""
+
+    setting: str  # the key path under maestro: that gives it
+    serves: str  # what answers there
+    direction: Literal["calls", "called by"]  # every unit calls it, or it calls every unit
+    default: Optional[str]  # what an omitted setting means; None: not wired
+    lands_in: tuple[str, ...]  # the env vars it sets on every product, and the network rule it opens
+    platform: Optional[str] = None  # the one platform it configures; None: every platform
+
+
+OTLP_COLLECTOR = StackEndpoint(
+    setting="observability.otlp_endpoint",
+    serves="an OpenTelemetry collector, over OTLP",
+    direction="calls",
+    default=None,
+    lands_in=(
+        "env OTEL_EXPORTER_OTLP_ENDPOINT",
+        "env OTEL_SERVICE_NAME",
+        "env OTEL_RESOURCE_ATTRIBUTES",
+        "network egress to its namespace or address, on its port",
+    ),
+)
+CLUSTER_PROMETHEUS = StackEndpoint(
+    setting="observability.prometheus_namespace",
+    serves="the cluster's Prometheus, which scrapes each unit's metrics port",
+    direction="called by",
+    default="monitoring",
+    lands_in=("network ingress from its namespace to each unit's metrics port, and no other port",),
+    platform="kubernetes",
+)
+STACK_ENDPOINTS: tuple[StackEndpoint, ...] = (OTLP_COLLECTOR, CLUSTER_PROMETHEUS)
+
+
+def env_of(endpoint: StackEndpoint) -> frozenset[str]:
+    """The variables an endpoint sets on every product."""
+    return frozenset(where.split(" ", 1)[1] for where in endpoint.lands_in if where.startswith("env "))
+
+
 def calls_of(caller: str) -> list[Call]:
     return [call for call in WIRING if call.caller == caller]
 

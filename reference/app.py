@@ -21,7 +21,10 @@ import sys
 import threading
 import urllib.parse
 import urllib.request
+import time
 import uuid
+
+from metrics import RequestMetrics, gauge, serve_metrics
 
 # role -> port it listens on (config/catalog.yaml's ports)
 ROLES = {
@@ -33,6 +36,8 @@ ROLES = {
     "quality-fabric-runner": None,  # a task: runs the suites and exits
     "ml-platform": 8000,
 }
+# Where every serving role answers GET /metrics (the catalog's `metrics.port`): a port of its own.
+METRICS_PORT = 9464
 # The first of these set in the environment names the role (checked in this order).
 ROLE_BY_WIRED_ENV = [
     ("QF_RESULTS_DIR", "quality-fabric-runner"),
@@ -77,6 +82,10 @@ class MemoryStore:
     def all(self) -> list[dict]:
         with self.lock:
             return list(self.workflows.values())
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.workflows)
 
 
 class DatabaseUnavailable(Exception):
@@ -139,6 +148,9 @@ class PostgresStore:
     def all(self) -> list[dict]:
         return [json.loads(body) for (body,) in self._run("SELECT body FROM workflows ORDER BY created, id")]
 
+    def count(self) -> int:
+        return self._run("SELECT count(*) FROM workflows")[0][0]
+
 
 def store_from_env(env: dict[str, str]):
     return PostgresStore(env["DATABASE_URL"]) if env.get("DATABASE_URL") else MemoryStore()
@@ -159,10 +171,35 @@ CORS_METHODS = ("GET", "POST")
 CORS_HEADERS = ("content-type",)
 
 
+def route_of(path: str) -> str:
+    """The route a request matched, as a label: one value per route, whatever the ids in the
+    path, so that the number of series stays bounded."""
+    path = urllib.parse.urlsplit(path).path
+    if path.startswith("/api/workflows/"):
+        return "/api/workflows/{id}"
+    if path in ("/health", "/api/workflows", "/config.js") or path in FRONTEND_FILES:
+        return path
+    return "other"
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     role = "engine"
     env: dict[str, str] = {}
     store = MemoryStore()
+    metrics = RequestMetrics()
+    status = 0  # of the reply being sent, for the request metrics
+
+    def handle_one_request(self):
+        started = time.perf_counter()
+        self.status = 0
+        super().handle_one_request()
+        if self.status:  # a request that got no reply (the client went away) is not counted
+            route = route_of(getattr(self, "path", ""))
+            self.metrics.observe(route, getattr(self, "command", None) or "", self.status, time.perf_counter() - started)
+
+    def send_response(self, code, message=None):
+        self.status = code
+        super().send_response(code, message)
 
     def log_message(self, fmt, *args):  # one line per request, on stdout
         sys.stdout.write(f"{self.role} {self.address_string()} {fmt % args}\n")
@@ -265,12 +302,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def handler_for(role: str, env: dict[str, str]) -> type[Handler]:
-    return type("RoleHandler", (Handler,), {"role": role, "env": env, "store": store_from_env(env)})
+    return type("RoleHandler", (Handler,), {"role": role, "env": env, "store": store_from_env(env), "metrics": RequestMetrics()})
+
+
+def exposition(handler: type[Handler]) -> str:
+    """What GET /metrics answers: the requests the role answered, and for the engine the
+    workflows it stores and whether its database answers (asked at each scrape)."""
+    lines = handler.metrics.exposition()
+    if handler.role == "engine":
+        try:
+            stored, up = handler.store.count(), 1
+        except DatabaseUnavailable:
+            stored, up = None, 0
+        lines += gauge("maestro_engine_database_up", "1 when the engine's database answers, else 0.", up)
+        if stored is not None:
+            lines += gauge("maestro_engine_workflows_stored", "Workflows the engine's database holds.", stored)
+    return "\n".join(lines) + "\n"
 
 
 def serve_http(role: str, port: int, env: dict[str, str]) -> None:
     handler = handler_for(role, env)
     http.server.ThreadingHTTPServer.allow_reuse_address = True
+    serve_metrics(METRICS_PORT, lambda: exposition(handler))
     with http.server.ThreadingHTTPServer(("", port), handler) as server:
         print(f"{role} listening on :{port}", flush=True)
         server.serve_forever()

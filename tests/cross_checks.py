@@ -71,6 +71,28 @@ def ingress_backends_exist(objects: list[dict]) -> list[str]:
     return problems
 
 
+def service_monitors_select_services(objects: list[dict]) -> list[str]:
+    """Every ServiceMonitor selects a Service of its namespace by its labels, and scrapes a port
+    that Service names: the Prometheus Operator would otherwise scrape nothing, silently."""
+    problems = []
+    for monitor in _by_kind(objects, "ServiceMonitor"):
+        name, spec = monitor["metadata"]["name"], monitor["spec"]
+        chosen = [
+            s
+            for s in _by_kind(objects, "Service")
+            if s["metadata"].get("namespace") == monitor["metadata"].get("namespace")
+            and _selects(spec["selector"]["matchLabels"], s["metadata"].get("labels", {}))
+        ]
+        if not chosen:
+            problems.append(f"ServiceMonitor {name} selects no Service")
+        for service in chosen:
+            named = [p.get("name") for p in service["spec"]["ports"]]
+            for endpoint in spec["endpoints"]:
+                if endpoint.get("port") not in named:
+                    problems.append(f"ServiceMonitor {name} scrapes port {endpoint.get('port')!r}, which Service {service['metadata']['name']} does not name")
+    return problems
+
+
 def _keys(obj: dict) -> set[str]:
     return set(obj.get("data") or {}) | set(obj.get("stringData") or {})
 
@@ -167,7 +189,8 @@ def calls_are_admitted(objects: list[dict], wiring: dict[str, Any], ingress_name
     caller's policies and let in by the callee's, on the callee's port."""
     problems = []
     pods = _pods(objects)
-    ports = {name: p["port"] for name, s in _named(objects, "Service").items() for p in s["spec"]["ports"]}
+    # A unit's own port comes first; a metrics port after it is Prometheus's alone.
+    ports = {name: s["spec"]["ports"][0]["port"] for name, s in _named(objects, "Service").items()}
     ingresses = {o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]: o for o in _by_kind(objects, "Ingress")}
     public = {o["spec"]["rules"][0]["host"]: name for name, o in ingresses.items()}
     for edge in wiring["edges"]:
@@ -195,6 +218,10 @@ def calls_are_admitted(objects: list[dict], wiring: dict[str, Any], ingress_name
             port = parts.port or DEFAULT_PORTS.get(parts.scheme, 5432 if parts.scheme.startswith("postgres") else 80)
             if parts.hostname in public:
                 problems.append(f"{caller} calls {target}, a public host of this stack, drawn as external")
+            elif (labels := parts.hostname.split("."))[2:] in (["svc"], ["svc", "cluster", "local"]):
+                # A Service of another namespace by its in-cluster name (an OTLP collector).
+                if not _admits(out, "egress", {"namespace": labels[1]}, port):
+                    problems.append(f"{caller} -> {target} is not let out to namespace {labels[1]} on port {port}")
             elif not _admits(out, "egress", {"ip": True}, port):
                 problems.append(f"{caller} -> {target} is not let out on port {port}")
     return problems
@@ -284,6 +311,7 @@ def all_problems(objects: list[dict], wiring: dict[str, Any], existing_claims: f
     return (
         services_select_workloads(objects)
         + ingress_backends_exist(objects)
+        + service_monitors_select_services(objects)
         + references_exist(objects, existing_claims)
         + autoscaled_deployments_leave_replicas_alone(objects)
         + labels_are_consistent(objects)

@@ -84,8 +84,8 @@ def test_a_service_that_selects_nothing_is_reported():
 
 def test_a_service_on_a_port_the_pods_lack_is_reported():
     def mutate(o):
-        o[("Service", "frontend")]["spec"]["ports"][0]["targetPort"] = "metrics"
-    assert any("targets port 'metrics'" in p for p in broken("staging", mutate))
+        o[("Service", "frontend")]["spec"]["ports"][0]["targetPort"] = "admin"
+    assert any("targets port 'admin'" in p for p in broken("staging", mutate))
 
 
 def test_an_ingress_to_a_missing_service_is_reported():

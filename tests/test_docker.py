@@ -278,7 +278,7 @@ def test_the_reference_image_listens_where_the_catalog_says():
     from conftest import ROOT
 
     sys.path.insert(0, str(ROOT / "reference"))
-    from app import ROLES
+    from app import METRICS_PORT, ROLES
 
     catalog = load_catalog()
     for product, defaults in catalog.items():
@@ -289,6 +289,9 @@ def test_the_reference_image_listens_where_the_catalog_says():
                 assert role not in ROLES
             else:
                 assert ROLES[role] == unit.port, role
+                # Every serving role answers /metrics on the reference's metrics port; a task serves none.
+                expected = (METRICS_PORT, "/metrics") if unit.kind == "service" else None
+                assert (unit.metrics and (unit.metrics.port, unit.metrics.path)) == expected, role
     assert "database" not in ROLES  # PostgreSQL itself runs (images/postgres)
 
 

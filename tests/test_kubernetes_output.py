@@ -24,7 +24,9 @@ SOMEONE_ELSE = str(ROOT / "tests" / "fixtures" / "Pulumi.someone-else.yaml")
 @pytest.mark.parametrize("stack", KUBERNETES_STACKS + [SOMEONE_ELSE])
 def test_every_object_is_schema_valid(stack, version):
     for obj in stack_env(stack).objects:
-        kubernetes_validate.validate(obj, version, strict=True)
+        # A custom resource has no schema here: scripts/gates checks ServiceMonitors against their CRD's.
+        if obj["apiVersion"] != "monitoring.coreos.com/v1":
+            kubernetes_validate.validate(obj, version, strict=True)
 
 
 def test_someone_elses_stack_gets_the_wiring_it_asks_for():

@@ -71,22 +71,26 @@ def test_the_namespace_denies_everything_by_default():
 def test_staging_allows_exactly_its_wires():
     env = stack_env("staging")
     dns = (("dns",), (53, 53))
+    # The cluster's Prometheus scrapes each unit's metrics port; each product sends to the collector.
+    scraped, traced = (("namespace", "monitoring"), (9464,)), (("namespace", "monitoring"), (4317,))
     assert peers(policy(env, "engine")["ingress"]) == {
         (("pod", "hive", "worker"), (8000,)),
         (("pod", "quality-fabric", "runner"), (8000,)),
         (("namespace", "ingress-nginx"), (8000,)),
+        scraped,
     }
-    assert peers(policy(env, "engine")["egress"]) == {dns, (("pod", "engine", "database"), (5432,))}
+    assert peers(policy(env, "engine")["egress"]) == {dns, (("pod", "engine", "database"), (5432,)), traced}
     assert peers(policy(env, "engine-db")["ingress"]) == {(("pod", "engine", "api"), (5432,))}
     assert peers(policy(env, "frontend")["ingress"]) == {
         (("pod", "quality-fabric", "runner"), (8080,)),
         (("namespace", "ingress-nginx"), (8080,)),
+        scraped,
     }
     # The browser calls the engine, not the frontend's pods.
-    assert peers(policy(env, "frontend")["egress"]) == {dns}
-    assert peers(policy(env, "hive")["egress"]) == {dns, (("pod", "engine", "api"), (8000,))}
-    assert peers(policy(env, "hive")["ingress"]) == set()
-    assert peers(policy(env, "ml-platform")["ingress"]) == set()
+    assert peers(policy(env, "frontend")["egress"]) == {dns, traced}
+    assert peers(policy(env, "hive")["egress"]) == {dns, (("pod", "engine", "api"), (8000,)), traced}
+    assert peers(policy(env, "hive")["ingress"]) == {scraped}
+    assert peers(policy(env, "ml-platform")["ingress"]) == {scraped}
     # Its e2e suite loads https://app.<domain> and calls the API the frontend's config names,
     # https://api.<domain>/api: through the ingress controller, on 443.
     assert peers(policy(env, "quality-fabric-runner")["egress"]) == {
@@ -95,6 +99,7 @@ def test_staging_allows_exactly_its_wires():
         (("pod", "frontend", "web"), (8080,)),
         (("namespace", "ingress-nginx"), (443,)),
         (("external", "0.0.0.0/0"), (443,)),
+        traced,
     }
 
 
@@ -128,7 +133,7 @@ def test_rewiring_to_an_external_engine_removes_the_in_cluster_rule():
 def test_quality_fabric_may_reach_an_external_target_only_on_its_ports():
     env = stack_env("qf-standalone")
     assert peers(policy(env, "quality-fabric-runner")["egress"]) == {(("dns",), (53, 53)), (("external", "0.0.0.0/0"), (443,))}
-    assert peers(policy(env, "quality-fabric-api")["ingress"]) == {(("pod", "quality-fabric", "ui"), (8080,))}
+    assert peers(policy(env, "quality-fabric-api")["ingress"]) == {(("pod", "quality-fabric", "ui"), (8080,)), (("namespace", "monitoring"), (9464,))}
 
 
 def test_without_a_domain_no_ingress_controller_is_let_in():

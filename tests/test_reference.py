@@ -1,6 +1,7 @@
 """The reference image's program, run in-process: its roles and quality-fabric's runner."""
 
 import http.server
+import json
 import sys
 import threading
 import xml.etree.ElementTree as ET
@@ -25,6 +26,7 @@ def serve():
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
+        start.handler = handler  # the last role started, for a test that reads its metrics
         return f"http://127.0.0.1:{server.server_address[1]}"
 
     yield start
@@ -179,3 +181,85 @@ def test_the_frontend_is_a_page_that_calls_the_api_it_is_configured_with(serve):
     assert 'call("POST", "/workflows"' in script and 'call("GET", "/workflows")' in script
     config = urllib.request.urlopen(f"{frontend}/config.js").read().decode()
     assert '"VITE_MAESTRO_API_BASE": "http://api.localhost:8000/api"' in config
+
+
+def scrape(handler) -> dict:
+    """A role's /metrics as Prometheus's own parser of the text format reads it: family name ->
+    its samples. The parser raises on anything Prometheus would refuse."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {family.name: family for family in text_string_to_metric_families(app.exposition(handler))}
+
+
+def sample(families: dict, name: str, **labels) -> float:
+    family_name = name.removesuffix("_total").removesuffix("_bucket").removesuffix("_count").removesuffix("_sum")
+    values = [s.value for s in families[family_name].samples if s.name == name and labels.items() <= s.labels.items()]
+    assert len(values) == 1, (name, labels, values)
+    return values[0]
+
+
+def test_metrics_count_requests_by_route_and_status_in_the_text_format(serve):
+    import urllib.error
+    import urllib.request
+
+    base = serve("engine", {})
+    handler = serve.handler
+    for _ in range(3):
+        urllib.request.urlopen(f"{base}/health").read()
+    created = json.loads(urllib.request.urlopen(urllib.request.Request(f"{base}/api/workflows", data=b'{"name": "w"}', method="POST")).read())
+    for path in (f"/api/workflows/{created['id']}", "/api/workflows/missing"):
+        try:
+            urllib.request.urlopen(f"{base}{path}").read()
+        except urllib.error.HTTPError:
+            pass
+    families = scrape(handler)
+    assert families["maestro_http_requests"].type == "counter"
+    assert sample(families, "maestro_http_requests_total", route="/health", method="GET", status="200") == 3
+    assert sample(families, "maestro_http_requests_total", route="/api/workflows", method="POST", status="201") == 1
+    # Ids in paths share one route label: the series stay bounded.
+    assert sample(families, "maestro_http_requests_total", route="/api/workflows/{id}", status="200") == 1
+    assert sample(families, "maestro_http_requests_total", route="/api/workflows/{id}", status="404") == 1
+    assert families["maestro_http_request_duration_seconds"].type == "histogram"
+    assert sample(families, "maestro_http_request_duration_seconds_count", route="/health", status="200") == 3
+    assert sample(families, "maestro_http_request_duration_seconds_bucket", route="/health", status="200", le="+Inf") == 3
+    assert sample(families, "maestro_engine_workflows_stored") == 1
+    assert sample(families, "maestro_engine_database_up") == 1
+
+
+def test_the_engine_reports_its_database_down_and_stores_nothing_it_cannot_count():
+    # A PostgreSQL URL where nothing listens: the database is away.
+    handler = app.handler_for("engine", {"DATABASE_URL": "postgresql://maestro:pw@127.0.0.1:9/maestro"})
+    handler.store.params["timeout"] = 0.5
+    families = scrape(handler)
+    assert sample(families, "maestro_engine_database_up") == 0
+    assert "maestro_engine_workflows_stored" not in families
+    assert "pw" not in app.exposition(handler)
+
+
+def test_other_roles_export_requests_only_and_label_values_are_escaped():
+    handler = app.handler_for("hive", {})
+    handler.metrics.observe('a"b\\c\nd', "GET", 200, 0.2)
+    families = scrape(handler)
+    assert sample(families, "maestro_http_requests_total", route='a"b\\c\nd') == 1
+    assert sample(families, "maestro_http_request_duration_seconds_bucket", le="0.1") == 0
+    assert sample(families, "maestro_http_request_duration_seconds_bucket", le="0.25") == 1
+    assert not any(name.startswith("maestro_engine") for name in families)
+
+
+def test_the_metrics_server_answers_metrics_and_nothing_else():
+    import urllib.error
+    import urllib.request
+
+    from metrics import CONTENT_TYPE, serve_metrics
+
+    server = serve_metrics(0, lambda: "up 1\n", host="127.0.0.1")
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        with urllib.request.urlopen(f"{base}/metrics") as reply:
+            assert (reply.headers["Content-Type"], reply.read()) == (CONTENT_TYPE, b"up 1\n")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/health")
+        assert refused.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()

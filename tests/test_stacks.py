@@ -11,6 +11,7 @@ PRODUCT_TYPES = {
     "maestro:quality-fabric:QualityFabric",
     "maestro:ml-platform:MlPlatform",
     "maestro:registry:Registry",
+    "maestro:observability:Prometheus",  # a Prometheus of the stack's own, beside the products
 }
 
 # Stack-wide resources, children of the stack itself.
@@ -28,7 +29,7 @@ EXPECTED_PRODUCTS = {
     "engine-only": {"engine"},
     "frontend-custom-backend": {"frontend"},
     "qf-standalone": {"quality-fabric"},
-    "dev": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry"},
+    "dev": {"engine", "frontend", "hive", "quality-fabric", "ml-platform", "registry", "prometheus"},
 }
 
 

@@ -9,6 +9,8 @@ import pulumi
 import pulumi_docker as docker
 
 from maestro_components.docker.service_unit import DockerServiceUnit, DockerServiceUnitArgs
+from maestro_components.observability import send_telemetry
+from maestro_components.options import Observability
 from maestro_components.unit import Endpoints, ServiceUnit
 
 
@@ -46,8 +48,10 @@ class DockerPlatform:
         protect_data: bool = True,
         parent: Optional[pulumi.Resource] = None,
         labels: Optional[dict[str, pulumi.Input[str]]] = None,
+        observability: Optional[Observability] = None,
     ):
         self.stack = stack
+        self.observability = observability or Observability()
         self.exposure = exposure
         self.protect_data = protect_data
         self.units: list[ServiceUnit] = []
@@ -90,6 +94,7 @@ class DockerPlatform:
         return Endpoints(internal_url=f"http://{unit.name}:{unit.port}", public_url=public)
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> DockerServiceUnit:
+        send_telemetry(unit, self.stack, self.observability.otlp_endpoint)
         self.units.append(unit)
         component = DockerServiceUnit(
             unit.name,

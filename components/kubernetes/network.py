@@ -17,6 +17,7 @@ import pulumi
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 
 from maestro_components.kubernetes.service_unit import CALLS_LABEL, UNIT_LABEL, internal_calls
+from maestro_components.observability import cluster_namespace
 from maestro_components.unit import ServiceUnit
 
 DNS_EGRESS = {
@@ -38,6 +39,10 @@ def _external_port(url: str) -> int:
     return parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
+def _in_namespace(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
 class NetworkRules(pulumi.ComponentResource):
     """The stack's NetworkPolicies: a default deny now, and each unit's rules as it is admitted."""
 
@@ -49,13 +54,16 @@ class NetworkRules(pulumi.ComponentResource):
         ingress_namespace: Optional[str],
         deny_name: str = "default-deny",
         public_domain: Optional[str] = None,
+        prometheus_namespace: Optional[str] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
+        """`prometheus_namespace`: where the Prometheus that scrapes the units runs, if one does."""
         super().__init__("maestro:kubernetes:NetworkRules", name, None, opts)
         self._namespace = namespace
         self._stack_pods = stack_pods  # labels every pod of this stack's units carries
         self._ingress_namespace = ingress_namespace
         self._public_domain = public_domain
+        self._prometheus_namespace = prometheus_namespace
         self._units: dict[str, tuple[ServiceUnit, dict[str, str]]] = {}
         NetworkPolicy(
             "default-deny",
@@ -87,6 +95,10 @@ class NetworkRules(pulumi.ComponentResource):
     def _ingress(self, unit: ServiceUnit) -> list[dict[str, Any]]:
         if unit.port is None:
             return []
+        scraped = []
+        if self._prometheus_namespace and unit.metrics:
+            # The cluster's Prometheus reaches the metrics port, and nothing else.
+            scraped = [{"from": [_in_namespace(self._prometheus_namespace)], "ports": [{"protocol": "TCP", "port": unit.metrics.port}]}]
         ports = [{"protocol": "TCP", "port": unit.port}]
         callers = {"matchLabels": {**self._stack_pods, CALLS_LABEL.format(unit.name): "true"}}
         rules = [{"from": [{"podSelector": callers}], "ports": ports}]
@@ -97,7 +109,7 @@ class NetworkRules(pulumi.ComponentResource):
         if unit.public_host and self._ingress_namespace:
             namespace = {"matchLabels": {"kubernetes.io/metadata.name": self._ingress_namespace}}
             rules.append({"from": [{"namespaceSelector": namespace}], "ports": ports})
-        return rules
+        return rules + scraped
 
     def _egress(self, unit: ServiceUnit) -> list[dict[str, Any]]:
         rules = []
@@ -116,7 +128,13 @@ class NetworkRules(pulumi.ComponentResource):
             # Any address, on the URL's port only (a URL read from another stack is known at
             # deployment, hence the Output).
             port = pulumi.Output.from_input(target).apply(_external_port)
-            rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": port}]})
+            namespace, certain = cluster_namespace(target) if isinstance(target, str) else (None, False)
+            if namespace:
+                # A Service in another namespace (the OTLP collector in monitoring): its pods, by
+                # namespace, where an address range may not cover pod addresses.
+                rules.append({"to": [_in_namespace(namespace)], "ports": [{"protocol": "TCP", "port": port}]})
+            if not certain:
+                rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": port}]})
             if self._is_public_host(target):
                 # One of this stack's public hosts, called from inside the cluster: the traffic goes
                 # to the ingress controller's pods, which an ipBlock rule may not cover once the

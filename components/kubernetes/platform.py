@@ -19,7 +19,8 @@ from maestro_components.kubernetes.service_unit import (
     recommended_labels,
     selector_labels,
 )
-from maestro_components.options import BackupOptions
+from maestro_components.observability import DEFAULT_PROMETHEUS_NAMESPACE, send_telemetry
+from maestro_components.options import BackupOptions, Observability
 from maestro_components.unit import Endpoints, ServiceUnit
 
 
@@ -38,8 +39,10 @@ class KubernetesPlatform:
         parent: Optional[pulumi.Resource] = None,
         labels: Optional[dict[str, pulumi.Input[str]]] = None,
         create_namespace: bool = True,
+        observability: Optional[Observability] = None,
     ):
         self.stack = stack
+        self.observability = observability or Observability()
         self.namespace = namespace
         self.exposure = exposure
         self._provider = provider
@@ -66,6 +69,9 @@ class KubernetesPlatform:
             # In a shared namespace, the stack's name keeps its deny apart from another's.
             deny_name="default-deny" if create_namespace else f"maestro-{stack}-default-deny",
             public_domain=exposure.domain,
+            prometheus_namespace=(
+                (self.observability.prometheus_namespace or DEFAULT_PROMETHEUS_NAMESPACE) if self.observability.scrape else None
+            ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": provider}),
         )
 
@@ -95,6 +101,7 @@ class KubernetesPlatform:
         return internal_url
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
+        send_telemetry(unit, self.stack, self.observability.otlp_endpoint)
         self.units.append(unit)
         component = KubernetesServiceUnit(
             unit.name,
@@ -107,6 +114,7 @@ class KubernetesPlatform:
                 protect_data=self.protect_data,
                 # A task (a test run) starts once the Deployments it calls are ready.
                 after=[self._workloads[n] for n in unit.calls if unit.kind == "task" and isinstance(n, str) and n in self._workloads],
+                scrape=self.observability.scrape,
             ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"kubernetes": self._provider}),
         )

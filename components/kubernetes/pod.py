@@ -12,6 +12,8 @@ from maestro_components.unit import ServiceUnit
 
 # A UID and GID of 10000 or above never collide with a host's own users.
 RUN_AS = 10001
+# The name of a unit's metrics port, where it has one of its own.
+METRICS_PORT = "metrics"
 
 
 def file_key(path: str) -> str:
@@ -71,7 +73,10 @@ def pod_template(
     secret_files: pulumi.Input[str] | None,
     claims: list[pulumi.Input[str]],
     secrets_digest: Optional[pulumi.Input[str]] = None,
+    scrape: Optional[str] = None,
 ) -> dict[str, Any]:
+    """`scrape`: how the cluster's Prometheus finds the unit's metrics, if it is told at all:
+    "service-monitor" (a named port the ServiceMonitor names) or "annotations" (prometheus.io/*)."""
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(unit.env.items())]
     env += [
         {"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}} for k in sorted(unit.secret_env)
@@ -121,6 +126,8 @@ def pod_template(
         container["args"] = unit.args
     if unit.port is not None:
         container["ports"] = [{"name": "http" if unit.health_path else "tcp", "containerPort": unit.port}]
+    if scrape and unit.metrics and unit.metrics.port != unit.port:
+        container.setdefault("ports", []).append({"name": METRICS_PORT, "containerPort": unit.metrics.port})
     if unit.health_path or unit.health_command:
         container["readinessProbe"] = _probe(unit, initial_delay=5)
         container["livenessProbe"] = _probe(unit, initial_delay=30, alive_only=True)
@@ -136,6 +143,11 @@ def pod_template(
         # Nor do env values read from a Secret, nor subPath-mounted secret files: a rotated
         # secret rolls the pods too.
         annotations["maestro.dev/secrets-digest"] = secrets_digest
+    if scrape == "annotations" and unit.metrics:
+        # Read by a Prometheus configured with the usual kubernetes-pods scrape job.
+        annotations.update(
+            {"prometheus.io/scrape": "true", "prometheus.io/port": str(unit.metrics.port), "prometheus.io/path": unit.metrics.path}
+        )
     if annotations:
         metadata["annotations"] = annotations
     return {

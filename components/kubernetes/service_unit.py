@@ -10,6 +10,7 @@ import hmac
 
 import pulumi
 import pulumi_random
+from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apps.v1 import Deployment
 from pulumi_kubernetes.autoscaling.v2 import HorizontalPodAutoscaler
 from pulumi_kubernetes.batch.v1 import Job
@@ -22,6 +23,8 @@ from maestro_components.quantity import quantity
 from maestro_components.unit import ServiceUnit
 
 PART_OF = "maestro"
+# How often the cluster's Prometheus scrapes a unit (docs/observability.md).
+SCRAPE_INTERVAL = "30s"
 
 
 def recommended_labels(unit: ServiceUnit, stack: str) -> dict[str, str]:
@@ -110,6 +113,7 @@ class KubernetesServiceUnitArgs:
     host: Optional[str]  # public URL, when browsers reach the unit
     protect_data: bool = True  # False only in throwaway stacks, whose teardown must be complete
     after: list[pulumi.Resource] = field(default_factory=list)  # workloads that must be ready first
+    scrape: Optional[str] = None  # "service-monitor", "annotations", or None: metrics not wired
 
 
 class KubernetesServiceUnit(pulumi.ComponentResource):
@@ -172,6 +176,7 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
             files_secret,
             self.claims,
             self._secrets_digest(name, unit),
+            scrape=args.scrape if unit.metrics else None,
         )
         workload_meta = {**meta(), "annotations": policy_exceptions(unit)}
         if unit.kind == "task":
@@ -203,17 +208,17 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)),
             )
         if unit.port is not None:
-            port_name = template["spec"]["containers"][0]["ports"][0]["name"]
+            ports = [{"name": p["name"], "port": p["containerPort"], "targetPort": p["name"]} for p in template["spec"]["containers"][0]["ports"]]
+            monitored = args.scrape == "service-monitor" and unit.metrics is not None
             Service(
                 name,
-                metadata=meta(),
-                spec={
-                    "type": "ClusterIP",
-                    "selector": selector_labels(labels, unit),
-                    "ports": [{"name": port_name, "port": unit.port, "targetPort": port_name}],
-                },
+                # A ServiceMonitor selects the Service by its stable labels, the unit's name among them.
+                metadata={**meta(), "labels": {**labels, UNIT_LABEL: unit.name}} if monitored else meta(),
+                spec={"type": "ClusterIP", "selector": selector_labels(labels, unit), "ports": ports},
                 opts=child,
             )
+            if monitored:
+                self._service_monitor(name, unit, labels, meta(), ports)
         if unit.autoscaling:
             HorizontalPodAutoscaler(
                 name,
@@ -244,6 +249,21 @@ class KubernetesServiceUnit(pulumi.ComponentResource):
         if args.host is not None:
             self._ingress(name, unit, args, meta())
         self.register_outputs({"workload": self.workload.metadata["name"]})
+
+    def _service_monitor(self, name: str, unit: ServiceUnit, labels: dict[str, str], metadata: dict, ports: list[dict]) -> None:
+        """The Prometheus Operator scrapes the unit's Service through this, on its metrics port."""
+        port = next(p["name"] for p in ports if p["port"] == unit.metrics.port)
+        CustomResource(
+            name,
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=metadata,
+            spec={
+                "selector": {"matchLabels": {**selector_labels(labels, unit), UNIT_LABEL: unit.name}},
+                "endpoints": [{"port": port, "path": unit.metrics.path, "interval": SCRAPE_INTERVAL}],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _secrets_digest(self, name: str, unit: ServiceUnit) -> Optional[pulumi.Output[str]]:
         """A digest that changes with any of the unit's secret values and tells nothing of them:

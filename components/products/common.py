@@ -10,7 +10,7 @@ import pulumi
 from maestro_components.catalog import ProductDefaults
 from maestro_components.options import Build, ProductOptions, Storage
 from maestro_components.products.facts import ProductFacts
-from maestro_components.unit import Autoscaling, BuildSource, DataVolume, ServiceUnit
+from maestro_components.unit import Autoscaling, BuildSource, DataVolume, MetricsEndpoint, ServiceUnit
 
 
 def merge_resources(defaults: dict[str, dict[str, str]], override) -> dict[str, dict[str, str]]:
@@ -72,6 +72,7 @@ def unit_from_catalog(
         resources=merge_resources(unit.resources, options.resources),
         port=unit.port,
         health_path=unit.health_path,
+        metrics=MetricsEndpoint(unit.metrics.port or unit.port, unit.metrics.path) if unit.metrics else None,
         public_host=unit.public_host,
         env={**options.env, **(env or {})},
         secret_env=dict(secret_env or {}),

@@ -107,6 +107,7 @@ class Engine(pulumi.ComponentResource):
             resources=merge_resources(db.resources, None),
             port=db.port,
             health_command=["pg_isready", "-U", db.user, "-d", db.name],
+            telemetry=False,  # PostgreSQL speaks no OpenTelemetry
             env={
                 "POSTGRES_USER": db.user,
                 "POSTGRES_DB": db.name,

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maestro_components.wiring import OTLP_COLLECTOR, env_of
+
+# What the stack's OTLP collector, an endpoint of the wiring, sets on every product.
+OTEL_ENV = env_of(OTLP_COLLECTOR)
+
 
 @dataclass(frozen=True)
 class ProductFacts:
@@ -16,6 +21,10 @@ class ProductFacts:
     wired_env: frozenset[str]
     # Its data sits on one ReadWriteOnce volume: one replica, no autoscaling.
     single_replica: bool = False
+
+    def __post_init__(self):
+        # Every product is wired to the stack's OTLP collector alike.
+        object.__setattr__(self, "wired_env", self.wired_env | OTEL_ENV)
 
 
 ENGINE = ProductFacts(

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field
 
+from maestro_components.wiring import STACK_ENDPOINTS
 from maestro_components.options import (
     OUTPUT_NAME,
     BackupOptions,
@@ -26,6 +27,7 @@ from maestro_components.options import (
     IPv4,
     MlPlatformOptions,
     ObjectName,
+    Observability,
     QualityFabricOptions,
     RegistryOptions,
     SecretValue,
@@ -135,6 +137,14 @@ class Docker(Strict):
     )
 
 
+# The observability keys that configure one platform only (otlp_endpoint serves every platform).
+OBSERVABILITY_PLATFORM = {
+    "metrics": "docker",
+    "service_monitors": "kubernetes",
+    **{e.setting.split(".", 1)[1]: e.platform for e in STACK_ENDPOINTS if e.platform},
+}
+
+
 class Ephemeral(Strict):
     """Written by `maestro-deploy ephemeral run`: a throwaway stack that is torn down after
     its tests and that nothing protects, so that teardown is complete."""
@@ -154,6 +164,9 @@ class StackSettings(Strict):
     kubernetes: Optional[Kubernetes] = None
     docker: Optional[Docker] = Field(None, description="The docker platform's settings; omitted: the defaults.")
     ephemeral: Optional[Ephemeral] = Field(None, description="Set by `maestro-deploy ephemeral run` only.")
+    observability: Optional[Observability] = Field(
+        None, description="Metrics and traces: a bundled Prometheus (Docker), ServiceMonitors (Kubernetes), an OTLP collector."
+    )
     components: Components
     # Last: the keys an unknown key's error suggests keep the order they had before it.
     backup: Optional[BackupOptions] = Field(

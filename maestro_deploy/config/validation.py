@@ -29,7 +29,7 @@ from maestro_deploy.config.raw_checks import (
 from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
 from maestro_components.options import PATTERN_MEANING
-from maestro_deploy.config.settings import StackSettings
+from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 
@@ -95,6 +95,22 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
     return own_callees_recognised(settings)
 
 
+def _observability_checks(s: StackSettings) -> Iterator[Problem]:
+    """Each observability key where its platform has what it configures."""
+    o = s.observability
+    if o is None:
+        return
+    for key, platform in OBSERVABILITY_PLATFORM.items():
+        if getattr(o, key) is not None and s.platform != platform:
+            yield Problem(f"maestro:observability.{key}", f"only for maestro:platform {platform}; this stack runs on {s.platform}")
+    build = o.metrics.build if o.metrics else None
+    if build and not (PROJECT_ROOT / build.context / (build.dockerfile or "Dockerfile")).is_file():
+        yield Problem(
+            "maestro:observability.metrics.build.context",
+            f"no {build.dockerfile or 'Dockerfile'} in {(PROJECT_ROOT / build.context).resolve()} (relative to the project directory)",
+        )
+
+
 def _cross_checks(s: StackSettings) -> Iterator[Problem]:
     c = s.components
     k = s.kubernetes
@@ -111,6 +127,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         yield Problem("maestro:docker", f"only for maestro:platform docker; this stack runs on {s.platform}")
     elif s.docker is not None:
         yield from _host_length_problems("maestro:docker.domain", s.docker.domain)
+    yield from _observability_checks(s)
     if k and k.tls:
         if k.domain is None:
             yield Problem("maestro:kubernetes.tls", "needs maestro:kubernetes.domain: TLS is for the public hosts")

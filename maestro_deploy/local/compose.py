@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
+from maestro_deploy.local.debian import VendoringError, vendor_debs
 from maestro_deploy.local.images import image_id, vendor_wheels
 
 # How often a wait asks Docker again: each question is one `docker inspect` (tens of ms), and
@@ -39,6 +40,10 @@ class Compose:
         for image, build in builds.items():
             context = Path(build["context"])
             vendor_wheels(context)
+            try:
+                vendor_debs(context)
+            except VendoringError as err:
+                raise LocalRunError(str(err)) from None
             before = image_id(self.daemon, image)
             args = ["docker", "build", "-q", "-t", image]
             if build.get("dockerfile"):

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from maestro_deploy.config.environment import environment_problems
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.config.settings import StackSettings
+from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
 from maestro_deploy.config.validation import parse_settings, stack_name_problems
 
@@ -49,8 +49,12 @@ def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tupl
 def on_platform(config: dict[str, Any], platform: str) -> dict[str, Any]:
     """The same stack on another platform: only the platform's own keys change, and on Docker,
     which runs one container per unit, replicas and autoscaling go (see `scaled_down`)."""
-    moved = {k: v for k, v in config.items() if k not in ("maestro:kubernetes", "maestro:docker")}
+    moved = {k: v for k, v in config.items() if k not in ("maestro:kubernetes", "maestro:docker", "maestro:observability")}
     moved["maestro:platform"] = platform
+    observability = config.get("maestro:observability")
+    if isinstance(observability, dict):
+        # The OTLP collector on any platform; how metrics are scraped, on the platform's own keys.
+        moved["maestro:observability"] = {k: v for k, v in observability.items() if OBSERVABILITY_PLATFORM.get(k, platform) == platform}
     if platform == "kubernetes" and "maestro:kubernetes" in config:
         moved["maestro:kubernetes"] = config["maestro:kubernetes"]
     if platform == "docker":

@@ -8,6 +8,8 @@ from maestro_components.catalog import load_catalog
 from maestro_components.options import Build
 from maestro_components.products.deploy import deploy_products
 from maestro_components.products.facts import PRODUCTS
+from maestro_components.prometheus import Prometheus, PrometheusArgs
+from maestro_components.unit import Platform
 from maestro_components.wiring import WIRING, override_of
 
 from maestro_deploy.config.settings import StackSettings
@@ -50,10 +52,19 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
     outputs: dict[str, Any] = {"platform": settings.platform}
     for key, component in deployed.items():
         outputs.update(product_outputs(key, component, offered=bool(offered_to(settings))))
+    observed(stack, settings, platform, outputs)
     catalog = load_catalog()
     outputs["versions"] = {key: options[key].version or catalog[key].version for key in deployed}
     outputs["wiring"] = describe_wiring(platform.units, lambda unit: platform.endpoints(unit).public_url)
     return {k: v for k, v in outputs.items() if v is not None}
+
+
+def observed(stack: str, settings: StackSettings, platform: Platform, outputs: dict[str, Any]) -> None:
+    """A Prometheus of the stack's own, last: it scrapes every unit deployed before it."""
+    o = settings.observability
+    if o and o.metrics and o.metrics.bundled:
+        prometheus = Prometheus("prometheus", PrometheusArgs(platform=platform, stack=stack, options=located(o.metrics)))
+        outputs["prometheus_url"] = prometheus.public_url or prometheus.url
 
 
 def located(options: T) -> T:

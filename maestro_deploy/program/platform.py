@@ -44,6 +44,7 @@ def make_docker_platform(stack: str, settings: StackSettings, labels: dict[str, 
         # A throwaway stack protects nothing, so that its teardown is complete.
         protect_data=settings.ephemeral is None,
         labels=labels,
+        observability=settings.observability,
     )
 
 
@@ -64,6 +65,7 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
         protect_data=settings.ephemeral is None,
         labels=labels,
         create_namespace=k.create_namespace,
+        observability=settings.observability,
     )
     if tls and tls.certificate:
         platform.tls_from(tls.certificate, tls.key)
