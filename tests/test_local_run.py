@@ -10,6 +10,7 @@ import yaml
 
 from maestro_deploy import local as local_run
 from maestro_deploy.local import Compose
+from maestro_deploy.local.vendoring import once_per_lock
 
 
 class FakeDocker:
@@ -137,3 +138,24 @@ def test_status_exits_2_when_the_stack_or_docker_is_not_there(monkeypatch, capsy
     assert cli.main(["status", "dev"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_a_context_is_filled_once_per_lock_and_again_after_a_failed_fill(tmp_path):
+    fills = []
+
+    def fill(lock, target):
+        fills.append(lock.read_text())
+        (target / "part").write_text("half")
+        if lock.read_text() == "fails\n":
+            raise RuntimeError("download failed")
+
+    once_per_lock(tmp_path, "x.lock", "filled", fill)
+    assert fills == [] and not (tmp_path / "filled").exists()  # no lock: nothing to fill
+    (tmp_path / "x.lock").write_text("fails\n")
+    with pytest.raises(RuntimeError):
+        once_per_lock(tmp_path, "x.lock", "filled", fill)
+    (tmp_path / "x.lock").write_text("v1\n")
+    once_per_lock(tmp_path, "x.lock", "filled", fill)
+    once_per_lock(tmp_path, "x.lock", "filled", fill)
+    assert fills == ["fails\n", "v1\n"]  # the failed fill left no stamp; the good one is kept
+    assert (tmp_path / "filled" / "x.lock").read_text() == "v1\n"

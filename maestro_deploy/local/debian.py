@@ -9,6 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from maestro_deploy.local.vendoring import once_per_lock
+
 DEBIAN_LOCK = "debian-packages.lock"
 
 
@@ -28,18 +30,13 @@ def pins(lock: Path) -> dict[str, str]:
 
 def vendor_debs(context: Path) -> None:
     """Download the context's pinned packages into its debs/, once per lock file."""
-    lock = context / DEBIAN_LOCK
-    if not lock.is_file():
-        return
-    target = context / "debs"
-    stamp = target / DEBIAN_LOCK
-    if stamp.is_file() and stamp.read_bytes() == lock.read_bytes():
-        return
+    once_per_lock(context, DEBIAN_LOCK, "debs", _apt_download)
+
+
+def _apt_download(lock: Path, target: Path) -> None:
     if shutil.which("apt-get") is None:
         raise VendoringError(f"{lock} needs Debian's apt-get to download its packages")
     wanted = pins(lock)
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
     download = ["apt-get", "download", "-q", *wanted]
     result = subprocess.run(download, cwd=target, capture_output=True, text=True)
     if result.returncode != 0 and os.geteuid() == 0:
@@ -53,4 +50,3 @@ def vendor_debs(context: Path) -> None:
     if wrong:
         shutil.rmtree(target)
         raise VendoringError(f"not the packages {lock} pins (sha256 differs): {', '.join(wrong)}")
-    shutil.copyfile(lock, stamp)
