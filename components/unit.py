@@ -88,6 +88,9 @@ class ServiceUnit:
     max_request_body: Optional[str] = None  # a quantity: the largest request its public host takes
     data: list[DataVolume] = field(default_factory=list)
     dump: Optional[Dump] = None  # how its data is backed up; None: by an archive of its volumes
+    # The process to start instead of the image's entrypoint (the registry's, to serve metrics
+    # beside pypiserver); `args` are its arguments.
+    command: Optional[list[str]] = None
     args: Optional[list[str]] = None
     build: Optional[BuildSource] = None  # where `image` comes from, when it is built here
     # What the unit's own process calls: unit names in the stack, or external URLs (an

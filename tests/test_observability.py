@@ -35,8 +35,9 @@ def container(env, name):
 def test_a_service_monitor_per_unit_with_metrics_selects_its_service_and_names_its_metrics_port():
     env = stack_env("staging")
     monitors = of_kind(env, "ServiceMonitor")
-    # PostgreSQL and pypiserver serve no metrics, and a task serves none: no monitor to scrape nothing.
-    assert sorted(monitors) == ["engine", "frontend", "hive", "ml-platform", "quality-fabric-api", "quality-fabric-ui"]
+    # PostgreSQL serves no metrics, and a task serves none: no monitor to scrape nothing. The
+    # registry serves them through its exporter, beside pypiserver.
+    assert sorted(monitors) == ["engine", "frontend", "hive", "ml-platform", "quality-fabric-api", "quality-fabric-ui", "registry"]
     services = of_kind(env, "Service")
     for name, monitor in monitors.items():
         assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
@@ -111,7 +112,7 @@ def test_without_the_operator_pods_carry_scrape_annotations_instead():
         "prometheus.io/port": "9464",
         "prometheus.io/path": "/metrics",
     }
-    # The runner is a task and pypiserver serves no metrics: nothing to scrape.
+    # The runner is a task: nothing to scrape.
     assert "prometheus.io/scrape" not in of_kind(env, "Job")["quality-fabric-runner"]["spec"]["template"]["metadata"].get("annotations", {})
     # The default namespace of the cluster's Prometheus is let in, on the metrics port.
     ingress = of_kind(env, "NetworkPolicy")["quality-fabric-api"]["spec"]["ingress"]
@@ -165,10 +166,10 @@ def test_dev_runs_a_prometheus_that_scrapes_exactly_the_units_that_serve_metrics
     config = yaml.safe_load((tmp_path / "out/files/prometheus/etc/prometheus/prometheus.yml").read_text())
     scraped = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     # Generated from the units: every serving unit with a metrics endpoint, and Prometheus itself;
-    # not PostgreSQL, pypiserver or the runner (a task), which serve none.
+    # the registry through its exporter; not PostgreSQL or the runner (a task), which serve none.
     assert scraped == {
         name: [f"{name}:{9090 if name == 'prometheus' else 9464}"]
-        for name in ("engine", "frontend", "hive", "quality-fabric-api", "quality-fabric-ui", "ml-platform", "prometheus")
+        for name in ("engine", "frontend", "hive", "quality-fabric-api", "quality-fabric-ui", "ml-platform", "registry", "prometheus")
     }
     assert config["global"]["scrape_interval"] == "5s"
     # Non-root, read-only root, its data on a volume of its own; the config read-only.
@@ -214,3 +215,47 @@ def test_the_stack_endpoints_of_the_wiring_name_real_settings_and_variables():
     # What the collector's entry says lands on a product is exactly what a product gets.
     env = stack_env("staging")
     assert {e["name"] for e in container(env, "hive")["env"] if e["name"].startswith("OTEL_")} == env_of(STACK_ENDPOINTS[0])
+
+
+def test_the_registry_runs_pypiserver_through_its_exporter_which_serves_the_catalogs_metrics_port():
+    from maestro_components.catalog import load_catalog
+    from maestro_components.products import registry_exporter
+    from maestro_components.products.registry import EXPORTER, exporter_source
+
+    assert load_catalog()["registry"].units["pypi"].metrics.port == registry_exporter.METRICS_PORT
+    env = stack_env("staging")
+    pypi = container(env, "registry")
+    assert pypi["command"] == ["python3", EXPORTER]
+    assert pypi["args"][0] == "run" and pypi["args"][-1] == "/data/packages"  # pypiserver's own arguments
+    mounted = [m for m in pypi["volumeMounts"] if m["mountPath"] == EXPORTER]
+    assert mounted and mounted[0]["readOnly"]
+    files = of_kind(env, "ConfigMap")["registry-files"]["data"]
+    assert files[mounted[0]["subPath"]] == exporter_source()
+
+
+def test_the_registry_exporter_counts_requests_by_route_and_status_and_serves_the_packages_held():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from maestro_components.products.registry_exporter import CountedApp
+
+    class Route:
+        rule = "/simple/<project>/"
+
+    def pypiserver(environ, start_response):
+        environ["bottle.route"] = Route()  # what bottle leaves there when a route matched
+        start_response("401 Unauthorized" if environ["REQUEST_METHOD"] == "POST" else "200 OK", [])
+        return [b""]
+
+    def unmatched(environ, start_response):
+        start_response("404 Not Found", [])
+        return [b""]
+
+    counted = CountedApp(pypiserver)
+    for method in ("GET", "GET", "POST"):
+        counted({"REQUEST_METHOD": method}, lambda *a: None)
+    counted.app = unmatched
+    counted({"REQUEST_METHOD": "GET"}, lambda *a: None)
+    families = {f.name: f for f in text_string_to_metric_families(counted.exposition(3))}
+    assert [s.value for s in families["maestro_registry_packages"].samples] == [3]
+    requests = {(s.labels["route"], s.labels["method"], s.labels["status"]): s.value for s in families["maestro_http_requests"].samples}
+    assert requests == {("/simple/<project>/", "GET", "200"): 2, ("/simple/<project>/", "POST", "401"): 1, ("unmatched", "GET", "404"): 1}

@@ -94,6 +94,7 @@ class DockerServiceUnit(pulumi.ComponentResource):
             # Values may be Outputs (a URL read from another stack): concatenated, never formatted.
             envs=[pulumi.Output.concat(k, "=", v) for k, v in sorted(unit.env.items())]
             + [pulumi.Output.secret(pulumi.Output.concat(k, "=", v)) for k, v in sorted(unit.secret_env.items())],
+            entrypoints=unit.command,
             command=unit.args,
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in container_labels.items()],
             network_mode="host" if args.host_network else None,

@@ -122,6 +122,8 @@ def pod_template(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+    if unit.command is not None:
+        container["command"] = unit.command
     if unit.args is not None:
         container["args"] = unit.args
     if unit.port is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Optional
 
 import pulumi
@@ -15,7 +16,14 @@ from maestro_components.options import RegistryOptions
 from maestro_components.products.common import unit_from_catalog
 from maestro_components.products.facts import REGISTRY as FACTS
 from maestro_components.unit import Platform
+
 HTPASSWD = "/etc/pypiserver/htpasswd"
+# pypiserver serves no metrics: the unit runs it through this file, which serves them beside it.
+EXPORTER = "/opt/maestro/registry_exporter.py"
+
+
+def exporter_source() -> str:
+    return resources.files("maestro_components.products").joinpath("registry_exporter.py").read_text(encoding="utf-8")
 
 
 def htpasswd_line(user: str, password: str) -> str:
@@ -54,6 +62,8 @@ class Registry(pulumi.ComponentResource):
         self.username = args.options.username
         self.password = self._password(name, args.options)
         unit.max_request_body = args.options.max_upload_size
+        unit.command = ["python3", EXPORTER]  # then pypiserver's own arguments, above
+        unit.files[EXPORTER] = exporter_source()
         unit.secret_files[HTPASSWD] = pulumi.Output.secret(
             self.password.apply(lambda p: htpasswd_line(self.username, p))
         )

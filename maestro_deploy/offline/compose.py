@@ -105,6 +105,8 @@ def _service(
         env_file = f"secrets/{name}.env"
         export.files[env_file] = ("".join(line + "\n" for line in secret), 0o600)
         service["env_file"] = [env_file]
+    if i.get("entrypoints"):
+        service["entrypoint"] = i["entrypoints"]
     if i.get("command"):
         service["command"] = i["command"]
     service["labels"] = {k: v for k, v in labels_of(c).items() if k != SECRET_ENV_LABEL}
