@@ -34,6 +34,9 @@ elif args[:2] == ["compose", "version"]:
     sys.exit(1)  # a machine with Compose v1 only: `docker-compose` is what runs
 elif args[:1] == ["rm"]:
     (state / "gone").touch()
+elif args[:3] == ["inspect", "-f", "{{{{.Name}}}} {{{{json .State}}}}"]:
+    for n in args[3:]:
+        print("/" + n, json.dumps({{"Status": "running", "Health": {{"Status": "healthy"}}}}))
 elif args[:2] == ["inspect", "-f"]:
     print({{"{{{{json .State}}}}": json.dumps({{"Status": "running", "Health": {{"Status": "healthy"}}}}),
            "{{{{.State.Status}}}}": "exited", "{{{{.State.ExitCode}}}}": "0"}}.get(args[2], "sha256:1"))

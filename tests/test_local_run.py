@@ -14,50 +14,67 @@ from maestro_deploy.local.vendoring import once_per_lock
 
 
 class FakeDocker:
-    """`docker image inspect` and `docker build`, as far as build_images uses them."""
+    """`docker image inspect` (an id, a label) and `docker build`, as far as build_images uses them."""
 
-    def __init__(self, changes: bool):
-        self.images: dict[str, str] = {}
+    def __init__(self):
+        self.ids = {"maestro-base:bookworm": "sha256:base1"}
+        self.labels: dict[str, str] = {}
         self.builds: list[tuple[list[str], dict]] = []
-        self.changes = changes
 
     def __call__(self, args, check=True, env=None):
         if args[:3] == ["docker", "image", "inspect"]:
-            image = args[-1]
-            return subprocess.CompletedProcess(args, 0 if image in self.images else 1, self.images.get(image, ""), "")
+            image, wanted = args[-1], args[-2]
+            if image not in self.ids:
+                return subprocess.CompletedProcess(args, 1, "", "No such image")
+            return subprocess.CompletedProcess(args, 0, self.labels.get(image, "") if "Labels" in wanted else self.ids[image], "")
         assert args[:2] == ["docker", "build"], args
         self.builds.append((args, env))
         image = args[args.index("-t") + 1]
-        if self.changes or image not in self.images:
-            self.images[image] = f"sha256:{len(self.builds)}"
+        self.ids[image] = f"sha256:{len(self.builds)}"
+        self.labels[image] = args[args.index("--label") + 1].split("=", 1)[1]
         return subprocess.CompletedProcess(args, 0, "", "")
 
 
-def write_compose(directory, context):
+def write_compose(directory, context, second_context=None):
     build = {"context": str(context), "args": {"BASE_IMAGE": "maestro-base:bookworm"}}
     services = {
         "engine": {"image": "maestro-reference:dev", "build": build, "container_name": "e"},
         "frontend": {"image": "maestro-reference:dev", "build": build, "container_name": "f"},
         "pulled": {"image": "postgres:16.4", "container_name": "p"},
     }
+    if second_context:
+        services["registry"] = {"image": "maestro-pypiserver:2.3.2", "build": {"context": str(second_context)}, "container_name": "r"}
     (directory / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
 
 
-def test_each_image_is_built_once_with_the_classic_builder_and_reported(tmp_path, monkeypatch):
-    write_compose(tmp_path, tmp_path)
-    docker = FakeDocker(changes=False)
+def test_each_image_is_built_once_with_the_classic_builder_and_not_again_until_what_it_is_built_from_changes(tmp_path, monkeypatch):
+    context, other = tmp_path / "reference", tmp_path / "pypiserver"
+    for directory in (context, other):
+        directory.mkdir()
+        (directory / "Dockerfile").write_text("ARG BASE_IMAGE=maestro-base:bookworm\nFROM ${BASE_IMAGE}\nCOPY app.py /\n")
+        (directory / "app.py").write_text("print('v1')\n")
+    write_compose(tmp_path, context, other)
+    docker = FakeDocker()
     monkeypatch.setattr(local_run.daemon, "_run", docker)
     said: list[str] = []
-    Compose("s", tmp_path).build_images(said.append)
-    assert said == ["image maestro-reference:dev built"]
-    ((args, env),) = docker.builds
+
+    def build():
+        said.clear()
+        Compose("s", tmp_path).build_images(said.append)
+        return sorted(said)
+
+    # Each image once, both at once (neither is built from the other).
+    assert build() == ["image maestro-pypiserver:2.3.2 built", "image maestro-reference:dev built"]
+    args, env = next(b for b in docker.builds if "maestro-reference:dev" in b[0])
     assert env["DOCKER_BUILDKIT"] == "0"
-    assert args[-3:] == ["--build-arg", "BASE_IMAGE=maestro-base:bookworm", str(tmp_path)]
-    Compose("s", tmp_path).build_images(said.append)
-    assert said[-1] == "image maestro-reference:dev reused (unchanged)"
-    docker.changes = True
-    Compose("s", tmp_path).build_images(said.append)
-    assert said[-1] == "image maestro-reference:dev built"
+    assert args[-3:] == ["--build-arg", "BASE_IMAGE=maestro-base:bookworm", str(context)]
+    assert build() == ["image maestro-pypiserver:2.3.2 reused (unchanged)", "image maestro-reference:dev reused (unchanged)"]
+    assert len(docker.builds) == 2  # nothing unchanged is sent to Docker again
+    (context / "app.py").write_text("print('v2')\n")
+    assert build() == ["image maestro-pypiserver:2.3.2 reused (unchanged)", "image maestro-reference:dev built"]
+    docker.ids["maestro-base:bookworm"] = "sha256:base2"  # the base image rebuilt: both start from it
+    assert build() == ["image maestro-pypiserver:2.3.2 built", "image maestro-reference:dev built"]
+    assert build() == ["image maestro-pypiserver:2.3.2 reused (unchanged)", "image maestro-reference:dev reused (unchanged)"]
 
 
 def test_pinned_wheels_are_vendored_once_per_lock(tmp_path, monkeypatch):
@@ -159,3 +176,43 @@ def test_a_context_is_filled_once_per_lock_and_again_after_a_failed_fill(tmp_pat
     once_per_lock(tmp_path, "x.lock", "filled", fill)
     assert fills == ["fails\n", "v1\n"]  # the failed fill left no stamp; the good one is kept
     assert (tmp_path / "filled" / "x.lock").read_text() == "v1\n"
+
+
+def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check(tmp_path, monkeypatch):
+    """Docker 20.10 first probes one interval after a start: the wait runs each unit's own
+    check at once, and a dependent is started the moment its dependencies pass it."""
+    hc = {"interval": "5s", "timeout": "3s", "retries": 3, "start_period": "60s"}
+    services = {
+        "db": {"image": "pg", "container_name": "c-db", "healthcheck": {**hc, "test": ["CMD", "pg_isready"]}, "restart": "unless-stopped"},
+        "api": {"image": "ref", "container_name": "c-api", "healthcheck": {**hc, "test": ["CMD-SHELL", "probe api"]}, "restart": "unless-stopped"},
+        "runner": {"image": "ref", "container_name": "c-runner", "depends_on": {"api": {"condition": "service_healthy"}}, "restart": "no"},
+    }
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
+    events: list[str] = []
+    probes = {"c-db": 0, "c-api": 0}
+
+    def docker(args, check=True, env=None):
+        if "up" in args:
+            events.append("up " + " ".join(args[args.index("--no-deps") + 1:]))
+        elif args[:2] == ["docker", "inspect"]:
+            out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "starting"}}) + "\n" for c in args[4:])
+            return subprocess.CompletedProcess(args, 0, out, "")
+        elif args[:2] == ["docker", "exec"]:
+            probes[args[2]] += 1
+            events.append(f"probe {args[2]}: {' '.join(args[3:])}")
+            return subprocess.CompletedProcess(args, 0 if probes[args[2]] >= 2 else 1, "", "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    monkeypatch.setattr(local_run.compose, "POLL_SECONDS", 0)
+    compose = Compose("s", tmp_path)
+    compose.up()
+    assert events == [
+        "up api db",
+        "probe c-api: /bin/sh -c probe api",
+        "probe c-api: /bin/sh -c probe api",  # passes the second time: then, at once, its dependent
+        "up runner",
+    ]
+    # Docker still says `starting`: healthy only once its own check, run here, passes.
+    assert compose.health_now(["db"]) == {"db": "starting"}
+    assert compose.health_now(["db"]) == {"db": "healthy"} and events[-1] == "probe c-db: pg_isready"

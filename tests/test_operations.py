@@ -239,8 +239,10 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
         def logs(self, service):
             return "".join(f"line {i}\n" for i in range(50))
 
+        def health_now(self, services, specs):
+            return {s: states[specs[s]["container_name"]] for s in services}
+
     states = {"maestro-dev-engine": "unhealthy", "maestro-dev-hive": "healthy"}
-    monkeypatch.setattr(upgrade, "health", lambda daemon, container: states[container])
     with pytest.raises(upgrade.NeverHealthy) as raised:
         upgrade.wait_for(Fake(), ["engine", "hive"])
     message = str(raised.value)

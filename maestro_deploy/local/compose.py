@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
 from maestro_deploy.local.debian import VendoringError, vendor_debs
-from maestro_deploy.local.images import image_id, vendor_wheels
+from maestro_deploy.local.images import build_digest, image_label, vendor_wheels
 
+# The label on an image this repo builds: the digest of what it was built from (images.build_digest).
+DIGEST_LABEL = "maestro.build-digest"
 # How often a wait asks Docker again: each question is one `docker inspect` (tens of ms), and
 # a wait ends at most this long after what it waits for happened.
 POLL_SECONDS = 0.25
@@ -35,26 +37,79 @@ class Compose:
 
     def build_images(self, progress: Callable[[str], None]) -> None:
         """Build every image a service names a build for, once per image, with Docker's
-        classic builder (no registry, no BuildKit); the layer cache makes a rebuild cheap."""
+        classic builder (no registry, no BuildKit), the images at once: none is built from
+        another (each starts from the base image). An image whose build digest (its context,
+        Dockerfile, arguments and base) is the one it was built from is not built again."""
         builds = {s["image"]: s["build"] for s in self.services().values() if "build" in s}
-        for image, build in builds.items():
-            context = Path(build["context"])
-            vendor_wheels(context)
-            try:
-                vendor_debs(context)
-            except VendoringError as err:
-                raise LocalRunError(str(err)) from None
-            before = image_id(self.daemon, image)
-            args = ["docker", "build", "-q", "-t", image]
-            if build.get("dockerfile"):
-                args += ["-f", str(context / build["dockerfile"])]
-            for key, value in (build.get("args") or {}).items():
-                args += ["--build-arg", f"{key}={value}"]
-            self.daemon.run(args + [str(context)], env={"DOCKER_BUILDKIT": "0"})
-            progress(f"image {image} {'reused (unchanged)' if image_id(self.daemon, image) == before else 'built'}")
+        if not builds:
+            return
+        with ThreadPoolExecutor(max_workers=len(builds)) as pool:
+            for done in as_completed([pool.submit(self._build, image, build) for image, build in builds.items()]):
+                progress(done.result())
+
+    def _build(self, image: str, build: dict) -> str:
+        context = Path(build["context"])
+        vendor_wheels(context)
+        try:
+            vendor_debs(context)
+        except VendoringError as err:
+            raise LocalRunError(str(err)) from None
+        dockerfile = context / (build.get("dockerfile") or "Dockerfile")
+        args = build.get("args") or {}
+        digest = build_digest(self.daemon, context, dockerfile, args)
+        if image_label(self.daemon, image, DIGEST_LABEL) == digest:
+            return f"image {image} reused (unchanged)"
+        command = ["docker", "build", "-q", "-t", image, "--label", f"{DIGEST_LABEL}={digest}"]
+        if build.get("dockerfile"):
+            command += ["-f", str(dockerfile)]
+        for key, value in args.items():
+            command += ["--build-arg", f"{key}={value}"]
+        self.daemon.run(command + [str(context)], env={"DOCKER_BUILDKIT": "0"})
+        return f"image {image} built"
 
     def up(self) -> None:
-        self.daemon.run(self.base + ["up", "-d", "--remove-orphans"])
+        """Every service started, each as soon as those it depends on are healthy: Compose would
+        wait for Docker's own probe, which Docker 20.10 first runs one interval after a start."""
+        specs = self.services()
+        pending = {name: set(spec.get("depends_on") or ()) for name, spec in specs.items()}
+        healthy: set[str] = set()
+        deadline = time.monotonic() + 180
+        while pending:
+            ready = sorted(name for name, needs in pending.items() if needs <= healthy)
+            if ready:
+                self.daemon.run(self.base + ["up", "-d", "--remove-orphans", "--no-deps", *ready])
+                for name in ready:
+                    del pending[name]
+                continue
+            waited_for = set().union(*pending.values()) - healthy
+            states = self.health_now(waited_for, specs)
+            if "unhealthy" in states.values() or time.monotonic() > deadline:
+                late = ", ".join(f"{specs[n]['container_name']} ({s})" for n, s in sorted(states.items()) if s != "healthy")
+                raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
+            healthy |= {name for name, state in states.items() if state == "healthy"}
+            if not healthy >= waited_for:
+                time.sleep(POLL_SECONDS)
+
+    def health_now(self, services: Iterable[str], specs: Optional[dict[str, dict]] = None) -> dict[str, str]:
+        """Service -> its health now: Docker's (healthy, unhealthy) or its container's state
+        (running, exited, missing); one still `starting` is healthy once its own health check,
+        run here at once, passes: Docker would first run it one interval after the start."""
+        specs = specs or self.services()
+        services = list(services)
+        states = container_states(self.daemon, [specs[s]["container_name"] for s in services])
+        found = {s: states[specs[s]["container_name"]] for s in services}
+        starting = [s for s, state in found.items() if state == "starting"]
+        if starting:
+            with ThreadPoolExecutor(max_workers=len(starting)) as pool:
+                for service, passed in zip(starting, pool.map(lambda s: self._passes(specs[s]), starting)):
+                    if passed:
+                        found[service] = "healthy"
+        return found
+
+    def _passes(self, spec: dict) -> bool:
+        test = spec["healthcheck"]["test"]
+        command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+        return self.daemon.run(["docker", "exec", spec["container_name"], *command], check=False).returncode == 0
 
     def container_ids(self) -> dict[str, str]:
         """Service -> the id of its container: a re-run that changes nothing keeps every one."""
@@ -74,8 +129,9 @@ class Compose:
         }
         deadline = time.monotonic() + timeout
         told: set[str] = set()
+        specs = self.services()
         while True:
-            states = {name: health(self.daemon, container) for name, container in checked.items()}
+            states = self.health_now(checked, specs)
             for name in sorted(n for n, state in states.items() if state == "healthy" and n not in told):
                 told.add(name)
                 if progress:
@@ -105,9 +161,12 @@ class Compose:
         self.daemon.run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
 
 
-def health(daemon: Daemon, container: str) -> str:
-    result = daemon.run(["docker", "inspect", "-f", "{{json .State}}", container], check=False)
-    if result.returncode != 0:
-        return "missing"
-    state = json.loads(result.stdout)
-    return (state.get("Health") or {}).get("Status") or state.get("Status", "unknown")
+def container_states(daemon: Daemon, containers: list[str]) -> dict[str, str]:
+    """Container -> Docker's health of it, else its state, else "missing": one `docker inspect`."""
+    result = daemon.run(["docker", "inspect", "-f", "{{.Name}} {{json .State}}", *containers], check=False)
+    found = {}
+    for line in result.stdout.splitlines():
+        name, _, state = line.partition(" ")
+        state = json.loads(state)
+        found[name.lstrip("/")] = (state.get("Health") or {}).get("Status") or state.get("Status", "unknown")
+    return {c: found.get(c, "missing") for c in containers}

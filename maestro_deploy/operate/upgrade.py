@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from maestro_deploy.local import Compose, LocalRunError, health
+from maestro_deploy.local import POLL_SECONDS, Compose, LocalRunError
 
 LOG_LINES = 20  # of the unit that failed, in the error
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -83,15 +83,17 @@ def wait_for(
     started = time.monotonic() if started is None else started
     waiting = {s: health_deadline(specs[s]) for s in services if specs[s].get("restart") != "no"}
     while waiting:
+        states = compose.health_now(waiting, specs)
         for service, deadline in sorted(waiting.items()):
-            state = health(compose.daemon, specs[service]["container_name"])
+            state = states[service]
             if state in ("healthy", "running"):
                 del waiting[service]
                 if progress:
                     progress(f"{service} healthy")
             elif state == "unhealthy" or time.monotonic() - started > deadline:
                 raise NeverHealthy(service, specs[service]["container_name"], state, time.monotonic() - started, compose.logs(service))
-        time.sleep(0.5)
+        if waiting:
+            time.sleep(POLL_SECONDS)
 
 
 def changed_units(before: dict[str, str], after: dict[str, str]) -> list[str]:
