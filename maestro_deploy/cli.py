@@ -482,6 +482,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         except ConfigError as err:
             for problem in err.problems:
                 print(f"error: {problem}", file=sys.stderr)
+            for line in err.skipped:
+                print(f"note: {line}", file=sys.stderr)
             return EXIT_INVALID
         except (LocalRunError, DriverError) as err:
             print(f"error: {err}", file=sys.stderr)

@@ -118,6 +118,27 @@ def test_every_yaml_stack_block_is_a_stack_check_accepts_or_its_documented_error
         assert code == 0, captured.err
 
 
+def documented_errors(document):
+    """The ```text blocks that show what `check` prints for a bad stack."""
+    return [b for b in blocks(document) if b.lang == "text" and re.search(r"^error: ", b.text, re.M)]
+
+
+@pytest.mark.parametrize("document", EVERY_DOCUMENT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_documented_error_is_what_check_prints_for_the_stack_before_it(document):
+    """An error in the docs is an error example's output, which the test above compares with
+    what `check` prints: none is written by hand and left to drift."""
+    examples = [b for b in blocks(document) if b.marker == "error"]
+    shown = {following_text(b).line for b in examples}
+    for block in documented_errors(document):
+        assert block.line in shown, f"{block.where}: put the stack it is printed for before it, marked <!-- doc-test: error -->"
+
+
+def test_the_readme_shows_every_problem_of_a_stack_at_once():
+    """The README's error examples, compatibility error included, as `check` prints them."""
+    texts = [following_text(b).text for b in STACK_BLOCKS if b.marker == "error" and b.document.name == "README.md"]
+    assert any(t.count("error: ") >= 3 and "requires engine" in t for t in texts), texts
+
+
 def test_the_docs_hold_a_stack_to_check():
     assert any(b.document.name == "README.md" for b in STACK_BLOCKS)
 
