@@ -205,6 +205,7 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
 
     monkeypatch.setattr(local_run.daemon, "_run", docker)
     monkeypatch.setattr(local_run.compose, "POLL_SECONDS", 0)
+    monkeypatch.setattr(local_run.compose, "PROBE_SECONDS", 0)
     compose = Compose("s", tmp_path)
     compose.up()
     assert events == [
@@ -216,3 +217,30 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
     # Docker still says `starting`: healthy only once its own check, run here, passes.
     assert compose.health_now(["db"]) == {"db": "starting"}
     assert compose.health_now(["db"]) == {"db": "healthy"} and events[-1] == "probe c-db: pg_isready"
+    # Each unit's check at most every PROBE_SECONDS: in between, Docker's word stands.
+    monkeypatch.setattr(local_run.compose, "PROBE_SECONDS", 60)
+    probes["c-db"] = 0
+    compose = Compose("s", tmp_path)
+    assert compose.health_now(["db"]) == {"db": "starting"} and compose.health_now(["db"]) == {"db": "starting"}
+    assert probes["c-db"] == 1
+
+
+@pytest.mark.parametrize("passes, code, said", [(True, 0, "dev: all 1 units healthy"), (False, 1, "dev: not healthy: engine")])
+def test_status_runs_the_check_of_a_unit_docker_has_not_probed_yet(monkeypatch, capsys, passes, code, said):
+    from maestro_deploy import cli
+
+    starting = container("engine", health="starting")
+    starting["Config"]["Healthcheck"] = {"Test": ["CMD-SHELL", "probe engine"]}
+    engine = FakeEngine([starting])
+    ran = []
+
+    def docker(args, check=True, env=None):
+        if args[:2] == ["docker", "exec"]:
+            ran.append(args[2:])
+            return subprocess.CompletedProcess(args, 0 if passes else 1, "", "")
+        return engine(args, check, env)
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    assert cli.main(["status", "dev"]) == code
+    assert capsys.readouterr().out.splitlines()[-1] == said
+    assert ran == [["maestro-dev-engine", "/bin/sh", "-c", "probe engine"]]

@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
 from maestro_deploy.local.debian import VendoringError, vendor_debs
 from maestro_deploy.local.images import build_digest, image_label, vendor_wheels
+from maestro_deploy.local.status import passes_health_check
 
 # The label on an image this repo builds: the digest of what it was built from (images.build_digest).
 DIGEST_LABEL = "maestro.build-digest"
 # How often a wait asks Docker again: each question is one `docker inspect` (tens of ms), and
 # a wait ends at most this long after what it waits for happened.
 POLL_SECONDS = 0.25
+# A unit's own health check, run here while Docker still says `starting`, costs a process in its
+# container and tens of ms of the daemon's CPU: each unit's at most this often, a few at a time,
+# so that on two cores the checks do not slow the starts they wait for.
+PROBE_SECONDS = 1.0
+PROBES_AT_ONCE = 2
 
 
 @dataclass
@@ -25,6 +31,7 @@ class Compose:
     stack: str
     directory: Path
     daemon: Daemon = Daemon()
+    _probed: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def base(self) -> list[str]:
@@ -93,23 +100,24 @@ class Compose:
     def health_now(self, services: Iterable[str], specs: Optional[dict[str, dict]] = None) -> dict[str, str]:
         """Service -> its health now: Docker's (healthy, unhealthy) or its container's state
         (running, exited, missing); one still `starting` is healthy once its own health check,
-        run here at once, passes: Docker would first run it one interval after the start."""
+        run here (each at most every PROBE_SECONDS), passes: Docker would first run it one
+        interval after the start."""
         specs = specs or self.services()
         services = list(services)
         states = container_states(self.daemon, [specs[s]["container_name"] for s in services])
         found = {s: states[specs[s]["container_name"]] for s in services}
-        starting = [s for s, state in found.items() if state == "starting"]
+        now = time.monotonic()
+        starting = [s for s, state in found.items() if state == "starting" and now - self._probed.get(s, -PROBE_SECONDS) >= PROBE_SECONDS]
+        self._probed.update({s: now for s in starting})
         if starting:
-            with ThreadPoolExecutor(max_workers=len(starting)) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(starting), PROBES_AT_ONCE)) as pool:
                 for service, passed in zip(starting, pool.map(lambda s: self._passes(specs[s]), starting)):
                     if passed:
                         found[service] = "healthy"
         return found
 
     def _passes(self, spec: dict) -> bool:
-        test = spec["healthcheck"]["test"]
-        command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
-        return self.daemon.run(["docker", "exec", spec["container_name"], *command], check=False).returncode == 0
+        return passes_health_check(self.daemon, spec["container_name"], spec["healthcheck"]["test"])
 
     def container_ids(self) -> dict[str, str]:
         """Service -> the id of its container: a re-run that changes nothing keeps every one."""

@@ -43,20 +43,32 @@ def inspect_stack(stack: str, daemon: Daemon = Daemon()) -> list[dict]:
     return json.loads(daemon.run(["docker", "inspect", *names]).stdout) if names else []
 
 
+def passes_health_check(daemon: Daemon, container: str, test: list[str]) -> bool:
+    """Whether the container passes its health check (Docker's `Healthcheck.Test`) now, run here:
+    Docker 20.10 first runs it one interval after a start, and says `starting` until then."""
+    command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+    return daemon.run(["docker", "exec", container, *command], check=False).returncode == 0
+
+
 def stack_status(stack: str, daemon: Daemon = Daemon()) -> list[UnitStatus]:
-    """Every container of the stack, as Docker sees it now. LocalRunError when Docker does not answer."""
+    """Every container of the stack, as Docker sees it now; one Docker has not yet probed since it
+    started is healthy if its health check, run here, passes. LocalRunError when Docker does not answer."""
     found = []
     for c in inspect_stack(stack, daemon):
         state, labels = c["State"], c["Config"].get("Labels") or {}
         status = state["Status"] + (f" ({state['ExitCode']})" if state["Status"] == "exited" else "")
         task = (c.get("HostConfig") or {}).get("RestartPolicy", {}).get("Name") == "no"
+        health = (state.get("Health") or {}).get("Status", "none")
+        if health == "starting" and status == "running" and not task:
+            test = (c["Config"].get("Healthcheck") or {}).get("Test") or []
+            health = "healthy" if test and passes_health_check(daemon, c["Name"].lstrip("/"), test) else health
         found.append(
             UnitStatus(
                 product=labels.get("maestro.product", "?"),
                 unit=c["Name"].lstrip("/").removeprefix(f"{project(stack)}-"),
                 state=status,
                 # A task is judged by how it ended: an image's health check says nothing of it.
-                health="none" if task else (state.get("Health") or {}).get("Status", "none"),
+                health="none" if task else health,
                 image=c["Config"]["Image"],
                 started=state.get("StartedAt", ""),
                 task=task,
