@@ -1,4 +1,5 @@
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,13 @@ def stack_outputs_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("outputs") / "stack-outputs.json"
     path.write_text(json.dumps(chained_outputs()))
     return str(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def renders_shared_by_the_workers(tmp_path_factory):
+    """Under pytest-xdist, each worker's base temporary directory is in the run's own one."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        render_cache.share(tmp_path_factory.getbasetemp().parent / "renders")
 
 
 @pytest.fixture
