@@ -107,7 +107,7 @@ def main() -> None:
         print(f"  {'':26} namespace/network to a workload: {workload_chain} (target 3); product edges without a wire: {crossings or 'none'}")
 
     started = time.perf_counter()
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-n", "auto", "--dist", "worksteal"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"], cwd=ROOT, capture_output=True, text=True)
     lines = result.stdout.strip().splitlines()
     print(f"\ntest suite: {time.perf_counter() - started:.1f} s wall ({lines[-1]}) (target {SUITE_TARGET_SECONDS} s)")
     for line in lines:
