@@ -214,10 +214,3 @@ def test_property_what_check_accepts_renders_and_the_platform_takes(tmp_path_fac
     assert cli.main(["graph", str(path)]) == 0, capsys.readouterr().err
     capsys.readouterr()
 
-
-def test_a_deployment_over_its_size_is_refused_at_check(tmp_path, capsys):
-    env = {f"V{i}": "x" * 100_000 for i in range(12)}  # each under 128 KiB, 1.2 MB in all
-    path = tmp_path / "Pulumi.big.yaml"
-    path.write_text(yaml.safe_dump({"config": {"maestro:kubernetes": {"namespace": "m"}, "maestro:components": {"ml-platform": {"env": env}}}}))
-    assert cli.main(["check", str(path)]) == 2
-    assert "error: maestro:components.ml-platform.env: 1200026 bytes in all; at most 1 MiB" in capsys.readouterr().err
