@@ -14,6 +14,7 @@ from harness import render_env
 from maestro_deploy import cli, ephemeral
 from maestro_deploy.ephemeral.drivers import JUNIT_BEGIN, JUNIT_END, PulumiDriver, junit_from_log
 from maestro_deploy.ephemeral import DriverError, EphemeralStack
+from maestro_deploy.config.errors import ConfigError
 
 PASSING = '<testsuites tests="2" failures="0"><testsuite name="unit"><testcase classname="unit" name="a"/><testcase classname="unit" name="b"/></testsuite></testsuites>'
 FAILING = '<testsuites><testsuite name="unit"><testcase classname="unit" name="a"><failure message="answered 200"/></testcase></testsuite></testsuites>'
@@ -271,10 +272,28 @@ def test_the_cli_runs_the_composed_stack_on_the_driver(tmp_path, monkeypatch):
     assert driver.calls[-1] == ("destroy", name)
 
 
-def test_without_the_pulumi_cli_the_pulumi_driver_says_so(capsys):
-    assert cli.main(["ephemeral", "list", "--driver", "pulumi"]) == 2
-    err = capsys.readouterr().err
-    assert "the Pulumi CLI is not installed" in err and "--driver docker" in err and "Traceback" not in err
+@pytest.fixture
+def pulumi_home(tmp_path, monkeypatch):
+    """The driver's .pulumi-state/ in a directory of the test's, with no passphrase given."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    return tmp_path
+
+
+def test_without_the_pulumi_cli_the_pulumi_driver_says_so_and_leaves_no_temporary_directory(capsys, pulumi_home, monkeypatch):
+    """The real Automation API: a LocalWorkspace without a work_dir makes a /tmp/automation-*
+    and keeps it when the CLI is missing; every temporary directory here goes into one of the test's."""
+    import tempfile
+
+    temporary = pulumi_home / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    for _ in range(2):
+        assert cli.main(["ephemeral", "list", "--driver", "pulumi"]) == 2
+        err = capsys.readouterr().err
+        assert "the Pulumi CLI is not installed" in err and "--driver docker" in err and "Traceback" not in err
+    assert list(temporary.iterdir()) == []
 
 
 class FakeAuto:
@@ -296,12 +315,17 @@ class FakeAuto:
                 auto.log.append(("tag", key, value))
 
             def up(self, on_output):
-                auto.log.append(("up", self.name))
+                auto.log.append(("up", self.name, os.path.isdir(auto.options[-1].work_dir)))
 
             def destroy(self, on_output):
                 auto.log.append(("destroy", self.name))
 
-        self.create_or_select_stack = lambda stack_name, project_name, program, opts: Stack(stack_name)
+        def create_or_select_stack(stack_name, project_name, program, opts):
+            auto.options.append(opts)
+            return Stack(stack_name)
+
+        self.options = []
+        self.create_or_select_stack = create_or_select_stack
         self.ConfigValue = lambda value: types.SimpleNamespace(value=value)
         self.LocalWorkspaceOptions = lambda **kw: types.SimpleNamespace(**kw)
         self.ProjectSettings = lambda **kw: kw
@@ -312,7 +336,7 @@ class FakeAuto:
         )
 
 
-def test_the_pulumi_driver_deploys_tags_and_removes_through_the_automation_api(tmp_path):
+def test_the_pulumi_driver_deploys_tags_and_removes_through_the_automation_api(tmp_path, pulumi_home):
     auto = FakeAuto()
     log = f"noise\n{JUNIT_BEGIN}\n{PASSING}\n{JUNIT_END}\n"
     driver = PulumiDriver(f"file://{tmp_path}/state", auto=auto, logs=lambda stack, config: log)
@@ -322,9 +346,35 @@ def test_the_pulumi_driver_deploys_tags_and_removes_through_the_automation_api(t
     assert kubernetes == {"namespace": auto.log[-2][1]}, "a namespace of its own, named as the stack"
     assert ("tag", "maestro:owner", "alice") in auto.log and ("tag", "maestro:expires", "70") in auto.log
     assert [entry[0] for entry in auto.log if entry[0] in ("up", "destroy", "remove_stack")] == ["up", "destroy", "remove_stack"]
+    assert ("up", auto.log[-2][1], True) in auto.log, "`pulumi up` runs in the workspace's own directory"
+    work_dirs = {options.work_dir for options in auto.options}
+    assert len(work_dirs) == 2 and not any(os.path.exists(d) for d in work_dirs), "each removed after its operation"
 
 
-def test_the_pulumi_driver_lists_only_tagged_ephemeral_stacks():
+def test_the_pulumi_driver_encrypts_with_a_generated_owner_only_passphrase_never_an_empty_one(pulumi_home, monkeypatch, capsys):
+    """As scripts/pulumi-env: generated once into .pulumi-state/passphrase (0600), kept after."""
+    auto = FakeAuto()
+    driver = PulumiDriver(auto=auto)
+    driver.destroy("qf-a-000001")
+    passphrase = pulumi_home / ".pulumi-state" / "passphrase"
+    assert auto.options[-1].env_vars == {"PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase)}
+    generated = passphrase.read_text()
+    assert len(generated.strip()) == 44 and passphrase.stat().st_mode & 0o777 == 0o600
+    assert "generated the stacks' passphrase" in capsys.readouterr().err
+    passphrase.chmod(0o644)
+    driver.destroy("qf-a-000001")
+    assert passphrase.read_text() == generated and passphrase.stat().st_mode & 0o777 == 0o600
+    assert "generated" not in capsys.readouterr().err
+    # The caller's own passphrase, or its file, is the CLI's as it stands; an empty one is refused.
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/run/secrets/pulumi")
+    driver.destroy("qf-a-000001")
+    assert auto.options[-1].env_vars == {}
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    with pytest.raises(ConfigError, match="PULUMI_CONFIG_PASSPHRASE: is set but empty"):
+        driver.destroy("qf-a-000001")
+
+
+def test_the_pulumi_driver_lists_only_tagged_ephemeral_stacks(pulumi_home):
     auto = FakeAuto(tags={"qf-a-000001": {"maestro.dev/ephemeral": "true", "maestro:owner": "a", "maestro:created": "1", "maestro:expires": "2"}, "qf-b-000002": {}})
     assert PulumiDriver("file:///tmp/x", auto=auto).list() == [EphemeralStack("qf-a-000001", "a", 1, 2)]
 

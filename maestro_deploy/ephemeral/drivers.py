@@ -7,18 +7,27 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import shutil
 import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
+from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import PREFIX, DriverError, EphemeralStack
 from maestro_deploy.local import Compose, Daemon, LocalRunError, leftovers
 from maestro_deploy.offline.mock_run import PROJECT
+from maestro_deploy.safety.files import read_private, write_private
 
 LABEL = "maestro.dev/ephemeral"
+# The file backend's directory, and the passphrase's, as scripts/pulumi-env has them.
+PULUMI_STATE = Path(".pulumi-state")
 JUNIT_BEGIN, JUNIT_END = "::junit-xml-begin::", "::junit-xml-end::"
 RUNNER = "quality-fabric-runner"
 
@@ -114,7 +123,7 @@ class PulumiDriver:
     name = "pulumi"
 
     def __init__(self, backend_url: Optional[str] = None, auto: Any = None, logs: Optional[Callable[[str, dict], str]] = None):
-        self.backend_url = backend_url or f"file://{Path('.pulumi-state').resolve()}"
+        self.backend_url = backend_url or f"file://{PULUMI_STATE.resolve()}"
         self._auto = auto  # the `pulumi.automation` module; tests pass a stand-in
         self._logs = logs or _runner_log
         self._config: dict[str, dict[str, Any]] = {}
@@ -127,16 +136,24 @@ class PulumiDriver:
             self._auto = pulumi.automation
         return self._auto
 
-    def _options(self):
+    def _options(self, work_dir: str):
         auto = self.auto
         if self.backend_url.startswith("file://"):
             Path(self.backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
         return auto.LocalWorkspaceOptions(
+            # A directory of ours: without one, each workspace leaves a /tmp/automation-* behind.
+            work_dir=work_dir,
             project_settings=auto.ProjectSettings(
                 name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=self.backend_url)
             ),
-            env_vars={"PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "")},
+            env_vars=passphrase_env(),
         )
+
+    @contextmanager
+    def _workspace(self) -> Iterator[str]:
+        """A work directory for one operation's workspace, removed with everything in it."""
+        with tempfile.TemporaryDirectory(prefix="maestro-pulumi-") as work_dir:
+            yield work_dir
 
     def _cli(self, action: Callable[[], Any]) -> Any:
         try:
@@ -151,12 +168,12 @@ class PulumiDriver:
                 raise DriverError(f"pulumi: {str(err).strip().splitlines()[-1] if str(err).strip() else err}") from None
             raise
 
-    def _stack(self, stack: str):
+    def _stack(self, stack: str, work_dir: str):
         from maestro_deploy.program import main
 
         return self._cli(
             lambda: self.auto.create_or_select_stack(
-                stack_name=stack, project_name=PROJECT, program=main, opts=self._options()
+                stack_name=stack, project_name=PROJECT, program=main, opts=self._options(work_dir)
             )
         )
 
@@ -165,15 +182,16 @@ class PulumiDriver:
         if config.get("maestro:platform", "kubernetes") == "kubernetes":
             # A namespace of its own, named as the stack: unique, and gone with it.
             config = {**config, "maestro:kubernetes": {**(config.get("maestro:kubernetes") or {}), "namespace": stack}}
-        handle = self._stack(stack)
-        values = {k: auto.ConfigValue(value=v if isinstance(v, str) else json.dumps(v)) for k, v in config.items()}
-        self._cli(lambda: handle.set_all_config(values))
-        ephemeral = config["maestro:ephemeral"]
-        for key in ("owner", "created", "expires"):
-            self._cli(lambda key=key: handle.set_tag(f"maestro:{key}", str(ephemeral[key])))
-        self._cli(lambda: handle.set_tag(LABEL, "true"))
-        self._config[stack] = config
-        self._cli(lambda: handle.up(on_output=lambda line: print(line, end="", flush=True)))
+        with self._workspace() as work_dir:
+            handle = self._stack(stack, work_dir)
+            values = {k: auto.ConfigValue(value=v if isinstance(v, str) else json.dumps(v)) for k, v in config.items()}
+            self._cli(lambda: handle.set_all_config(values))
+            ephemeral = config["maestro:ephemeral"]
+            for key in ("owner", "created", "expires"):
+                self._cli(lambda key=key: handle.set_tag(f"maestro:{key}", str(ephemeral[key])))
+            self._cli(lambda: handle.set_tag(LABEL, "true"))
+            self._config[stack] = config
+            self._cli(lambda: handle.up(on_output=lambda line: print(line, end="", flush=True)))
 
     def wait_healthy(self, stack: str) -> None:
         """`pulumi up` has already waited: Deployments until ready, containers until healthy."""
@@ -183,12 +201,17 @@ class PulumiDriver:
         return junit_from_log(self._logs(stack, self._config.get(stack, {})))
 
     def destroy(self, stack: str) -> None:
-        handle = self._stack(stack)
-        self._cli(lambda: handle.destroy(on_output=lambda line: print(line, end="", flush=True)))
-        self._cli(lambda: handle.workspace.remove_stack(stack))
+        with self._workspace() as work_dir:
+            handle = self._stack(stack, work_dir)
+            self._cli(lambda: handle.destroy(on_output=lambda line: print(line, end="", flush=True)))
+            self._cli(lambda: handle.workspace.remove_stack(stack))
 
     def list(self) -> list[EphemeralStack]:
-        workspace = self._cli(lambda: self.auto.LocalWorkspace(**vars_of(self._options())))
+        with self._workspace() as work_dir:
+            workspace = self._cli(lambda: self.auto.LocalWorkspace(**vars_of(self._options(work_dir))))
+            return self._tagged(workspace)
+
+    def _tagged(self, workspace: Any) -> list[EphemeralStack]:
         found = []
         for summary in self._cli(workspace.list_stacks):
             if not summary.name.startswith(PREFIX):
@@ -204,6 +227,25 @@ class PulumiDriver:
                     )
                 )
         return found
+
+
+def passphrase_env() -> dict[str, str]:
+    """What the Pulumi CLI needs to encrypt the stack's secrets, as scripts/pulumi-env and
+    docs/pulumi.md give it: the caller's passphrase (or its file), else one generated once into
+    .pulumi-state/passphrase, readable by its owner alone. Never an empty one."""
+    phrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
+    if phrase == "":
+        # The CLI would take it over any file, and encrypt the secrets with nothing.
+        raise ConfigError([Problem("PULUMI_CONFIG_PASSPHRASE", "is set but empty; unset it (a passphrase is then generated into .pulumi-state/passphrase, owner-only) or set one")])
+    if phrase or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        return {}
+    key = str(PULUMI_STATE / "passphrase")
+    kept = read_private(PULUMI_STATE, "passphrase", key)
+    if not kept:
+        print(f"generated the stacks' passphrase in {key} (owner-only): keep a copy; without it no secret of these stacks can be read again", file=sys.stderr)
+    # Written again when kept, as scripts/pulumi-env's chmod does: owner-only whatever it was.
+    write_private(PULUMI_STATE, "passphrase", kept.decode() if kept else base64.b64encode(secrets.token_bytes(32)).decode() + "\n", key)
+    return {"PULUMI_CONFIG_PASSPHRASE_FILE": str((PULUMI_STATE / "passphrase").resolve())}
 
 
 def vars_of(options: Any) -> dict[str, Any]:
