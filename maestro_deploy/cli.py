@@ -56,7 +56,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from maestro_deploy.offline.render import manifests, write_manifests
+    from maestro_deploy.offline.gitops import EXPECTED_SECRETS
+    from maestro_deploy.offline.render import KUSTOMIZATION, manifests, write_manifests
 
     loaded = _load(args)
     if args.platform:
@@ -66,9 +67,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         loaded.config = on_platform(loaded.config, args.platform)
         loaded.settings = parse_settings(loaded.config)
     if loaded.settings.platform == "docker":
+        if args.without_secrets:
+            raise ConfigError([Problem("--without-secrets", "only a Kubernetes render holds Secret objects; a Docker stack's secrets stay in its Compose export's env files")])
         return render_compose(loaded, Path(args.out), Path(args.state))
-    written = write_manifests(manifests(run_loaded(loaded)), Path(args.out), loaded.settings.kubernetes.namespace)
-    print(f"{loaded.name}: wrote {len(written) - 1} Kubernetes objects and their kustomization.yaml to {args.out}")
+    written = write_manifests(manifests(run_loaded(loaded)), Path(args.out), loaded.settings.kubernetes.namespace, args.without_secrets)
+    objects = [path for path in written if path.name not in (KUSTOMIZATION, EXPECTED_SECRETS)]
+    listed = f", no Secret (those to supply: {EXPECTED_SECRETS})" if args.without_secrets else ""
+    print(f"{loaded.name}: wrote {len(objects)} Kubernetes objects{listed} and their kustomization.yaml to {args.out}")
     return 0
 
 
@@ -387,6 +392,11 @@ def parser() -> argparse.ArgumentParser:
         default=str(STATE_DIR),
         help="where generated passwords are kept between renders (default: %(default)s)",
     )
+    render.add_argument(
+        "--without-secrets",
+        action="store_true",
+        help="for GitOps: no Secret object; those to supply are listed in DIR/expected-secrets.yaml (docs/recipes.md)",
+    )
     render.set_defaults(func=cmd_render)
     graph = sub.add_parser("graph", help="print a Mermaid diagram of the stack's products and wiring")
     graph.add_argument("stack", help="a stack name in stacks/ or a path to a stack file")
@@ -472,6 +482,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         except ConfigError as err:
             for problem in err.problems:
                 print(f"error: {problem}", file=sys.stderr)
+            for line in err.skipped:
+                print(f"note: {line}", file=sys.stderr)
             return EXIT_INVALID
         except (LocalRunError, DriverError) as err:
             print(f"error: {err}", file=sys.stderr)

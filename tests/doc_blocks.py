@@ -6,12 +6,20 @@ invisible on GitHub, says how:
     <!-- doc-test: file acme_program.py -->     a Python block, saved under this name
     <!-- doc-test: error -->                    a YAML stack that `check` refuses; the next
                                                 ```text block is exactly what it prints
+    <!-- doc-test: run -->                      a shell block that runs offline as it stands
     <!-- doc-test: skip (needs Docker) -->      a shell block that cannot run offline, and why
+
+Every shell block carries one of the last two: a new one without a marker fails the tests.
+`run_document` runs a document as a reader would, top to bottom, in a directory of its own: the
+blocks marked `file` saved there when reached, the shell blocks marked `run` run there.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -19,7 +27,8 @@ from typing import Optional
 from conftest import ROOT
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples/customer-program/README.md"]
-MARKER = re.compile(r"<!-- doc-test: (?P<kind>file|error|skip)(?: (?P<detail>.+?))? -->")
+MARKER = re.compile(r"<!-- doc-test: (?P<kind>file|error|run|skip)(?: (?P<detail>.+?))? -->")
+SHELLS = ("bash", "sh", "shell", "console", "zsh")
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)$")
 
 
@@ -71,3 +80,36 @@ def following_text(block: Block) -> Block:
     after = [b for b in blocks(block.document) if b.line > block.line]
     assert after and after[0].lang == "text", f"{block.where}: an error example needs a ```text block after it"
     return after[0]
+
+
+@dataclass
+class Ran:
+    block: Block
+    returncode: int
+    output: str
+
+
+def run_document(document: Path, workdir: Path) -> list[Ran]:
+    """The document's `file` blocks saved and `run` blocks run in order, in `workdir` (a git
+    repository, its stacks/ this project's, its HOME its own): what each shell block did."""
+    (workdir / "home").mkdir()
+    (workdir / "stacks").symlink_to(ROOT / "stacks")
+    env = {
+        **os.environ,
+        "HOME": str(workdir / "home"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # maestro-deploy
+        **{f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER") for what, value in (("NAME", "docs"), ("EMAIL", "docs@example.com"))},
+    }
+    subprocess.run(["git", "init", "-q"], cwd=workdir, check=True, env=env)
+    ran = []
+    for block in blocks(document):
+        if block.marker == "file":
+            path = workdir / block.detail
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block.text)
+        elif block.marker == "run":
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block.text], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+            )
+            ran.append(Ran(block, done.returncode, done.stdout + done.stderr))
+    return ran

@@ -337,7 +337,7 @@ def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, nothing_registered,
     argv = [command, str(path)] + (["--out", str(out)] if command == "render" else [])
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if not line.startswith("note: ")]
     assert "Traceback" not in err
     assert len(lines) == len(expected), err
     for line, want in zip(lines, expected):

@@ -3,8 +3,11 @@ and, where it names one, to a heading of that file. Every code block in them run
 (tests/doc_blocks.py says how a block is marked)."""
 
 import importlib.util
+import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-from doc_blocks import blocks, every_block, following_text
+from doc_blocks import DOCUMENTS as EVERY_DOCUMENT, SHELLS, blocks, every_block, following_text, run_document
 
 from maestro_deploy import cli
 
@@ -115,5 +118,100 @@ def test_every_yaml_stack_block_is_a_stack_check_accepts_or_its_documented_error
         assert code == 0, captured.err
 
 
+def documented_errors(document):
+    """The ```text blocks that show what `check` prints for a bad stack."""
+    return [b for b in blocks(document) if b.lang == "text" and re.search(r"^error: ", b.text, re.M)]
+
+
+@pytest.mark.parametrize("document", EVERY_DOCUMENT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_documented_error_is_what_check_prints_for_the_stack_before_it(document):
+    """An error in the docs is an error example's output, which the test above compares with
+    what `check` prints: none is written by hand and left to drift."""
+    examples = [b for b in blocks(document) if b.marker == "error"]
+    shown = {following_text(b).line for b in examples}
+    for block in documented_errors(document):
+        assert block.line in shown, f"{block.where}: put the stack it is printed for before it, marked <!-- doc-test: error -->"
+
+
+def test_the_readme_shows_every_problem_of_a_stack_at_once():
+    """The README's error examples, compatibility error included, as `check` prints them."""
+    texts = [following_text(b).text for b in STACK_BLOCKS if b.marker == "error" and b.document.name == "README.md"]
+    assert any(t.count("error: ") >= 3 and "requires engine" in t for t in texts), texts
+
+
 def test_the_docs_hold_a_stack_to_check():
     assert any(b.document.name == "README.md" for b in STACK_BLOCKS)
+
+
+SHELL_BLOCKS = [b for d in EVERY_DOCUMENT for b in blocks(d) if b.lang in SHELLS]
+RUN_DOCUMENTS = sorted({b.document for b in SHELL_BLOCKS if b.marker == "run"})
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """Each document run once (doc_blocks.run_document): its directory, and what each block did."""
+    done = {}
+
+    def of(document):
+        if document not in done:
+            workdir = tmp_path_factory.mktemp(document.stem)
+            done[document] = (workdir, run_document(document, workdir))
+        return done[document]
+
+    return of
+
+
+@pytest.mark.parametrize("block", SHELL_BLOCKS, ids=lambda b: b.where)
+def test_every_shell_block_runs_offline_or_says_why_not(block):
+    """Marked `run`, or `skip (needs ...)`: a new block without a marker fails here. One that
+    cannot run here is still valid shell, and its `maestro-deploy` commands are ones the CLI takes."""
+    assert block.lang in ("bash", "sh"), f"{block.where}: a shell block is ```bash (or ```sh), so it can run"
+    assert block.marker in ("run", "skip"), f"{block.where}: mark it <!-- doc-test: run --> or <!-- doc-test: skip (needs ...) -->"
+    if block.marker == "skip":
+        assert re.fullmatch(r"\(needs .+\)", block.detail or ""), f"{block.where}: say why it cannot run: skip (needs ...)"
+    syntax = subprocess.run(["bash", "-n", "-c", block.text], capture_output=True, text=True)
+    assert syntax.returncode == 0, f"{block.where}: {syntax.stderr}"
+    for line in block.text.splitlines():
+        words = shlex.split(line, comments=True) if line.startswith("maestro-deploy ") else []
+        if words:
+            try:
+                cli.parser().parse_args(words[1:])
+            except SystemExit:
+                pytest.fail(f"{block.where}: `{line}`: the CLI does not take it")
+
+
+@pytest.mark.parametrize("document", RUN_DOCUMENTS, ids=lambda p: p.name)
+def test_every_offline_shell_block_runs_as_it_stands(document, ran):
+    for done in ran(document)[1]:
+        assert done.returncode == 0, f"{done.block.where}: exit {done.returncode}\n{done.output}"
+
+
+def test_the_gitops_recipe_keeps_the_user_s_secrets_and_brings_back_no_masked_one(ran):
+    """docs/recipes.md end to end: a render without secrets, the SealedSecrets and the ExternalSecret
+    of its user named in user-resources.yaml, a render again; `kubectl kustomize` then builds the
+    user's objects, no Secret of the render's, and every Secret expected-secrets.yaml lists comes from
+    one of the user's objects, with every key."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("needs kubectl (scripts/gates installs it)")
+    workdir, runs = ran(ROOT / "docs/recipes.md")
+    assert runs and all(done.returncode == 0 for done in runs), [done.output for done in runs]
+    out = workdir / "deploy/staging"
+    users = yaml.safe_load((out / "user-resources.yaml").read_text())["resources"]
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())["resources"]
+    assert kustomization[-len(users):] == users and not any(name.startswith("secret-") for name in kustomization)
+    assert not list(out.glob("secret-*.yaml"))
+    recorded = json.loads((out / ".maestro-deploy-output.json").read_text())["files"]
+    assert not set(recorded) & {*users, "user-resources.yaml"}, "the render's marker never claims a file of the user's"
+    built = list(yaml.safe_load_all(subprocess.run(["kubectl", "kustomize", str(out)], capture_output=True, text=True, check=True).stdout))
+    assert not [o for o in built if o["kind"] == "Secret"] and "[secret]" not in json.dumps(built)
+    provided = {}
+    for obj in built:
+        if obj["kind"] == "SealedSecret":
+            provided[obj["spec"]["template"]["metadata"]["name"]] = set(obj["spec"]["encryptedData"])
+        elif obj["kind"] == "ExternalSecret":
+            provided[obj["spec"]["target"]["name"]] = {d["secretKey"] for d in obj["spec"]["data"]}
+    assert {"SealedSecret", "ExternalSecret"} <= {o["kind"] for o in built}
+    expected = yaml.safe_load((out / "expected-secrets.yaml").read_text())["secrets"]
+    assert expected and all(s["read_by"] for s in expected)
+    for secret in expected:
+        assert set(secret["keys"]) <= provided.get(secret["name"], set()), f"{secret['name']}: not supplied by the user's files"

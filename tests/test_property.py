@@ -57,7 +57,7 @@ NEAR_VALID = st.fixed_dictionaries(
     }
 )
 CONFIG = st.one_of(RANDOM, NEAR_VALID)
-EXPLAINED = re.compile(r"^(error|warning): \S+: \S.*$")
+EXPLAINED = re.compile(r"^(error|warning): \S+: \S.*$|^note: \S.*$")
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -14,6 +14,7 @@ from maestro_deploy.config.compatibility import Deployed, check
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_components.grammar import url_problem
 from maestro_components.options import VERSION, matcher
+from maestro_deploy.config.parts import KeyPaths
 from maestro_deploy.config.settings import Endpoint, StackSettings
 from maestro_deploy.config.validation import products, warnings
 
@@ -82,16 +83,20 @@ def remote_products(s: StackSettings) -> list[tuple[str, str]]:
     return list(dict.fromkeys((ref.stack, serves) for _, ref, serves in references(s) if serves))
 
 
-def environments(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] = None) -> list[list[Deployed]]:
+def environments(
+    s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] = None, unparsed: KeyPaths = KeyPaths()
+) -> list[list[Deployed]]:
     """The groups of products that call each other, each checked against the matrix on its own.
 
     This stack's products form one. A product that calls another stack's product (a frontend on
     a referenced engine) is paired with that one, where that stack exports `versions`, and not
-    with this stack's own product of the same kind, which it never calls."""
+    with this stack's own product of the same kind, which it never calls. A product whose
+    version did not parse is left out: its default is not what the stack asked for."""
     catalog = load_catalog()
     local = {
         key: Deployed(key, product.version or catalog[key].version, product.allow_incompatible)
         for _, key, product in products(s)
+        if not {f"maestro:components.{key}.version", f"maestro:components.{key}.allow_incompatible"} & unparsed.paths
     }
     own = dict(local)
     groups: list[list[Deployed]] = []
@@ -107,7 +112,7 @@ def environments(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] 
         )
         if serves in local:
             own.pop(consumer, None)
-        if remote:
+        if remote and consumer in local:
             # Each caller with the product it calls: two references may name two stacks.
             groups.append([local[consumer], remote])
     return [list(own.values())] + groups
@@ -125,9 +130,9 @@ def check_environments(groups: list[list[Deployed]]) -> tuple[list[Problem], lis
 
 
 def environment_problems(
-    s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]]
+    s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]], unparsed: KeyPaths = KeyPaths()
 ) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) of the environment, references included (offline: from `outputs`)."""
     errors = list(reference_problems(s, outputs))
-    incompatible, unchecked = check_environments(environments(s, outputs))
+    incompatible, unchecked = check_environments(environments(s, outputs, unparsed))
     return errors + incompatible, warnings(s) + unchecked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from maestro_deploy.safety.redaction import for_messages
 
@@ -18,8 +19,10 @@ class Problem:
 
 
 class ConfigError(Exception):
-    """Raised with every problem found, before a single resource is registered."""
+    """Raised with every problem found, before a single resource is registered, and a line for
+    each check that could not run (`skipped`), so that no one takes the list for the whole."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], skipped: Sequence[str] = ()):
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.skipped = list(skipped)
+        super().__init__("\n".join([*(str(p) for p in problems), *(f"note: {line}" for line in self.skipped)]))

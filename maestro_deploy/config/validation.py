@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import typing
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Optional
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +27,7 @@ from maestro_deploy.config.raw_checks import (
     plain_secrets,
     secrets_in_plain_fields,
 )
+from maestro_deploy.config.parts import KeyPaths, parse_parts
 from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
 from maestro_components.options import PATTERN_MEANING, Build
@@ -54,7 +56,27 @@ def stack_name_problems(name: str) -> list[Problem]:
 
 
 def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackSettings:
-    """Validate a stack's `config:` map (keys as `maestro:components`).
+    """Validate a stack's `config:` map (keys as `maestro:components`): its settings, or
+    ConfigError with every problem."""
+    parsed = examine(raw, secret_keys)
+    if parsed.problems:
+        raise ConfigError(parsed.problems, parsed.skipped)
+    return parsed.settings
+
+
+@dataclass
+class Examined:
+    """A stack's config, every check run on every part that parsed."""
+
+    settings: Optional[StackSettings]  # of the parts that parsed; None: not even those
+    problems: list[Problem]
+    unparsed: KeyPaths  # the keys set aside, which no later check may read as omitted
+    skipped: list[str]  # a line for each check that could not run, and why
+
+
+def examine(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Examined:
+    """Every check on every part of `raw`: a key that does not parse is an error, and the
+    checks between keys run on the rest (see config/parts.py).
 
     `secret_keys`: the config keys the Pulumi CLI marked secret (values arrive decrypted);
     offline, encrypted `{secure: ...}` values tell it exactly.
@@ -76,23 +98,49 @@ def parse_settings(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset(
         # `hive:` with nothing after it is the product with its defaults, not no product.
         ours["components"] = {k: {} if v is None else v for k, v in ours["components"].items()}
         # Other namespaces (`kubernetes:`, `docker:`) configure providers: not ours to judge.
+    # A value with a control character passed its `$` pattern, and an encrypted one where no
+    # secret belongs is a placeholder: set aside, as a value that does not parse, from the checks below.
+    aside = {_location(p.path) for p in problems if p.path.startswith(f"{NAMESPACE}:")}
     try:
-        settings = StackSettings.model_validate(ours)
+        StackSettings.model_validate(ours)
     except ValidationError as err:
         # A value with a control character in it is said so once, not again as a bad value.
-        said = tuple(p.path for p in controlled)
-        found = _from_pydantic(err, lambda path: holds_secret(path, secure, secret_keys))
-        problems.extend(p for p in found if not any(p.path == s or p.path.startswith(f"{s}.") for s in said))
-        raise ConfigError(problems) from None
-    if problems:
-        # A value with a control character passed its `$` pattern: the checks below would read it.
-        raise ConfigError(problems)
-    problems.extend(secrets_in_plain_fields(raw, secrets))
-    problems.extend(_cross_checks(settings))
-    problems.extend(plain_secrets(ours, secure, secret_keys))
-    if problems:
-        raise ConfigError(problems)
-    return own_callees_recognised(settings)
+        said = KeyPaths(frozenset(p.path for p in controlled))
+        found = _from_pydantic(err, ours, lambda path: holds_secret(path, secure, secret_keys))
+        problems.extend(p for p in found if p.path not in said)
+    settings, unparsed_locations = parse_parts(ours, aside)
+    unparsed = KeyPaths(frozenset(_format_path(loc) for loc in unparsed_locations))
+    raw_problems = [*secrets_in_plain_fields(raw, secrets), *plain_secrets(ours, secure, secret_keys)]
+    problems.extend(_once(problems, raw_problems))
+    skipped: list[str] = []
+    if settings is None:
+        skipped.append("the checks between keys and the compatibility checks did not run: the config does not parse even without the keys refused above")
+    elif f"{NAMESPACE}:platform" in unparsed:
+        skipped.append(f"the checks between keys did not run: {NAMESPACE}:platform did not parse, and each depends on it")
+    else:
+        problems.extend(_once(problems, (p for p in _cross_checks(settings, unparsed) if p.path not in unparsed)))
+        # Each key once: one within another that was set aside is said with it.
+        keys = sorted(p for p in unparsed.paths if p not in KeyPaths(unparsed.paths - {p}))
+        if keys:
+            refused = "its value is" if len(keys) == 1 else "their values are"
+            skipped.append(f"the checks that read {', '.join(keys)} did not run: {refused} refused above")
+    if settings is not None and not problems:
+        settings = own_callees_recognised(settings)
+    return Examined(settings, problems, unparsed, skipped)
+
+
+def _once(said: list[Problem], found: Iterable[Problem]) -> list[Problem]:
+    """The problems of a later check at a key no earlier one named: one line says what is wrong there."""
+    named = KeyPaths(frozenset(p.path for p in said))
+    return [p for p in found if p.path not in named]
+
+
+def _location(path: str) -> tuple:
+    """`maestro:components.engine.env.A` -> ("components", "engine", "env", "A"), as pydantic locates it."""
+    return tuple(
+        int(part[1:-1]) if part.startswith("[") else part
+        for part in re.findall(r"\[\d+\]|[^.\[]+", path.removeprefix(f"{NAMESPACE}:"))
+    )
 
 
 def _observability_checks(s: StackSettings) -> Iterator[Problem]:
@@ -122,7 +170,8 @@ def _build_problems(path: str, build: Build) -> Iterator[Problem]:
     yield from _env_size_problems(f"{path}.args", build.args)
 
 
-def _cross_checks(s: StackSettings) -> Iterator[Problem]:
+def _cross_checks(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
+    """The checks between keys, on the keys that parsed: one set aside is not read as omitted."""
     c = s.components
     k = s.kubernetes
     if s.platform == "kubernetes":
@@ -140,7 +189,7 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
         yield from _host_length_problems("maestro:docker.domain", s.docker.domain)
     yield from _observability_checks(s)
     if k and k.tls:
-        if k.domain is None:
+        if k.domain is None and "maestro:kubernetes.domain" not in unparsed:
             yield Problem("maestro:kubernetes.tls", "needs maestro:kubernetes.domain: TLS is for the public hosts")
         given = [k.tls.secret_name is not None, k.tls.cluster_issuer is not None, k.tls.certificate is not None]
         if sum(given) != 1:
@@ -183,10 +232,10 @@ def _cross_checks(s: StackSettings) -> Iterator[Problem]:
     for call in WIRING:
         if product_settings(c, call.caller) is not None:
             yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call))
-    yield from _unwired_calls(s)
+    yield from _unwired_calls(s, unparsed)
 
 
-def _unwired_calls(s: StackSettings) -> Iterator[Problem]:
+def _unwired_calls(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
     """A call with no product in the stack to serve it needs its setting; a browser's call to
     this stack's product needs a public host."""
     present = {key: product for _, key, product in products(s)}
@@ -194,16 +243,25 @@ def _unwired_calls(s: StackSettings) -> Iterator[Problem]:
         if call.caller not in present or override_of(s.components, call) is not None:
             continue
         path = f"maestro:components.{call.setting}"
+        if path in unparsed or f"maestro:components.{call.callee}" in unparsed:
+            continue  # given, but it did not parse: whether it calls this stack's product is unknown
         if call.callee not in present:
             if call.required_by_suite is None:
                 yield Problem(path, f"required: {call.required}")
-            elif call.required_by_suite in (present[call.caller].test_suites or load_catalog()[call.caller].test_suites):
+            elif call.required_by_suite in _suites(present[call.caller], call.caller, unparsed):
                 yield Problem(path, f"required by the {call.required_by_suite} suite: {call.required}")
-        elif call.address == "public" and s.platform == "kubernetes" and s.kubernetes and s.kubernetes.domain is None:
+        elif call.address == "public" and s.platform == "kubernetes" and s.kubernetes and s.kubernetes.domain is None and "maestro:kubernetes.domain" not in unparsed:
             yield Problem(
                 "maestro:kubernetes.domain",
                 f"required: the {call.caller} uses this stack's {call.callee}, whose API a browser must reach on a public host",
             )
+
+
+def _suites(product: Any, key: str, unparsed: KeyPaths) -> list[str]:
+    """The suites a product runs; none known where the stack's list of them did not parse."""
+    if f"maestro:components.{key}.test_suites" in unparsed:
+        return []
+    return product.test_suites or load_catalog()[key].test_suites
 
 
 # Beyond these, a value is a typo (cores, not millicores; Gi, not Ti), not a plan.
@@ -415,9 +473,9 @@ def products(s: StackSettings) -> Iterator[tuple[str, str, Any]]:
             yield name, field.alias or name, product
 
 
-def _from_pydantic(err: ValidationError, holds_secret) -> Iterator[Problem]:
+def _from_pydantic(err: ValidationError, ours: dict[str, Any], holds_secret) -> Iterator[Problem]:
     for e in err.errors(include_url=False):
-        loc = tuple(part for part in e["loc"] if part != "[key]")
+        loc = _as_written(tuple(part for part in e["loc"] if part != "[key]"), ours)
         path = _format_path(loc)
         if e["type"] == "extra_forbidden":
             known = _known_keys(loc[:-1])
@@ -434,6 +492,17 @@ def _from_pydantic(err: ValidationError, holds_secret) -> Iterator[Problem]:
             if not holds_secret(path) and not credentials and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
                 message += f" (got {got!r})"
             yield Problem(path, message)
+
+
+def _as_written(loc: tuple, ours: dict[str, Any]) -> tuple:
+    """`loc` up to a string the user wrote where a mapping may go: a URL given as a string is
+    parsed as `{url: ...}`, but `url` is not in the file."""
+    value: Any = ours
+    for i, part in enumerate(loc):
+        if isinstance(value, str):
+            return loc[:i]
+        value = value.get(part) if isinstance(value, dict) else None
+    return loc
 
 
 def _format_path(loc: tuple) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
+from maestro_deploy.config.errors import ConfigError, Problem
+from maestro_deploy.offline.gitops import EXPECTED_SECRETS, expected_secrets, user_resources
 from maestro_deploy.offline.mock_run import SECRET_MASK as MASK
 from maestro_deploy.safety.files import File, claim
 from maestro_deploy.offline.mock_run import Registered, Run, run_program
@@ -72,17 +74,33 @@ def manifests(run: Run) -> list[dict[str, Any]]:
 KUSTOMIZATION = "kustomization.yaml"
 
 
-def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str) -> list[Path]:
+def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str, without_secrets: bool = False) -> list[Path]:
     """One file per object, named by kind and name, so a GitOps diff reads object by object, and a
-    kustomization.yaml that lists exactly them (`kubectl apply -k`, Argo CD, Flux take the directory
-    as it is); into a directory this tool owns, replacing its previous render whole (safety.files)."""
+    kustomization.yaml that lists exactly them and the user's own files (offline.gitops) (`kubectl
+    apply -k`, Argo CD, Flux take the directory as it is); into a directory this tool owns,
+    replacing its previous render whole (safety.files). Without secrets: no Secret object, the list
+    of those to supply instead."""
     owned = claim(out)
-    files = {f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml": File(yaml.safe_dump(obj, sort_keys=False)) for obj in objects}
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": namespace,
-        "resources": sorted(files),
-    }
-    files[KUSTOMIZATION] = File(yaml.safe_dump(kustomization, sort_keys=False))
-    return owned.replace(files)
+    try:
+        if without_secrets:
+            kept = [obj for obj in objects if obj["kind"] != "Secret"]
+        elif EXPECTED_SECRETS in owned.recorded:
+            # Its Secrets are the user's now: masked ones back in kustomization.yaml would overwrite them.
+            raise ConfigError([Problem("--without-secrets", f"{out} was rendered without secrets, which you supply; give --without-secrets again, or another directory")])
+        else:
+            kept = objects
+        files = {f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml": File(yaml.safe_dump(obj, sort_keys=False)) for obj in kept}
+        resources = sorted(files)
+        if without_secrets:
+            files[EXPECTED_SECRETS] = File(expected_secrets(objects))
+        resources += user_resources(owned, out, {*files, KUSTOMIZATION})
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": namespace,
+            "resources": resources,
+        }
+        files[KUSTOMIZATION] = File(yaml.safe_dump(kustomization, sort_keys=False))
+        return owned.replace(files)
+    finally:
+        owned.close()

@@ -4,13 +4,13 @@ stack moved to another platform. Running it is `offline.running`'s."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from maestro_deploy.config.environment import environment_problems
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
-from maestro_deploy.config.validation import parse_settings, stack_name_problems
+from maestro_deploy.config.validation import examine, stack_name_problems
 
 
 @dataclass
@@ -26,23 +26,36 @@ class Loaded:
 def check(config: dict[str, Any], stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[StackSettings, list[Problem]]:
     """A stack's config checked whole, references and compatibility included: its settings
     and warnings, or ConfigError with every problem. Nothing runs unless it passes."""
-    settings = parse_settings(config)
-    errors, warnings = environment_problems(settings, stack_outputs)
+    return checked(config, stack_outputs)
+
+
+def checked(
+    config: dict[str, Any], stack_outputs: Optional[dict[str, dict[str, Any]]], problems: Sequence[Problem] = ()
+) -> tuple[StackSettings, list[Problem]]:
+    """`check`, with the `problems` found before it (the stack's name) reported beside its own."""
+    examined = examine(config)
+    errors = [*problems, *examined.problems]
+    warnings: list[Problem] = []
+    if examined.settings is not None:
+        found, warnings = environment_problems(examined.settings, stack_outputs, examined.unparsed)
+        errors += found
     if errors:
-        raise ConfigError(errors)
-    return settings, warnings
+        raise ConfigError(errors, examined.skipped)
+    return examined.settings, warnings
 
 
 def load(stack: str, stack_outputs: Optional[dict[str, dict[str, Any]]]) -> tuple[Loaded, list[Problem]]:
     """Read a stack file and check it; returns it with its warnings."""
     name, path = resolve_stack_path(stack)
-    if problems := stack_name_problems(name):
-        raise ConfigError(problems)
-    config = read_stack_config(path)
+    problems = stack_name_problems(name)
+    try:
+        config = read_stack_config(path)
+    except ConfigError as err:
+        raise ConfigError(problems + err.problems, ["the stack file could not be read: nothing in it was checked"]) from None
     if "maestro:ephemeral" in config:
         # It unprotects every volume: only `ephemeral run` sets it, on the throwaway stacks it creates.
-        raise ConfigError([Problem("maestro:ephemeral", "set by `maestro-deploy ephemeral run` only; in a stack file it would leave every volume unprotected, so remove it")])
-    settings, warnings = check(config, stack_outputs)
+        problems.append(Problem("maestro:ephemeral", "set by `maestro-deploy ephemeral run` only; in a stack file it would leave every volume unprotected, so remove it"))
+    settings, warnings = checked(config, stack_outputs, problems)
     return Loaded(name, config, settings, stack_outputs), warnings
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from maestro_deploy.config.environment import check_environments, environments
-from maestro_deploy.config.validation import parse_settings, stack_name_problems, warnings
+from maestro_deploy.config.validation import examine, stack_name_problems, warnings
 from maestro_deploy.program.build import build
 
 
@@ -37,12 +37,13 @@ def main() -> dict[str, Any]:
 
     raw = read_pulumi_config()
     try:
-        if problems := stack_name_problems(pulumi.get_stack()):
-            raise ConfigError(problems)
-        settings = parse_settings(raw, frozenset(key for key in raw if is_config_secret(key)))
-        incompatible, unchecked = check_environments(environments(settings))
-        if incompatible:
-            raise ConfigError(incompatible)
+        # Every check on every part, as `check` runs them (its references resolve at run time).
+        examined = examine(raw, frozenset(key for key in raw if is_config_secret(key)))
+        settings = examined.settings  # None only where its problems say why
+        incompatible, unchecked = check_environments(environments(settings, unparsed=examined.unparsed)) if settings else ([], [])
+        errors = stack_name_problems(pulumi.get_stack()) + examined.problems + incompatible
+        if errors:
+            raise ConfigError(errors, examined.skipped)
     except ConfigError as err:
         # RunError is reported as its message alone: no traceback, nothing registered.
         raise pulumi.RunError(f"invalid stack config:\n{err}") from None

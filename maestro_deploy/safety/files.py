@@ -20,6 +20,8 @@ A file of its own in a directory shared with the user (the state in `.maestro-st
 `write_private(directory, name, text)` and `read_private(directory, name, key)`.
 A file the user names (a stack file, `--stack-outputs`): `read_user_file(path, key)`, a regular
 file under a size cap, else an exit-2 error at once (a FIFO, `/dev/zero`, a 2 GiB file).
+A file of the user's inside an owned directory (`render --without-secrets`'s user-resources.yaml
+and the files it names): `owned.read_user(name, key)`, before `replace`; never one the marker records.
 """
 
 from __future__ import annotations
@@ -114,7 +116,36 @@ class OwnedDirectory:
         except OSError as err:
             raise _refuse(self.key, self.path, _why(err)) from None
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Done with the directory without writing (`replace` closes it too)."""
+        if self.fd >= 0:
             os.close(self.fd)
+            self.fd = -1
+
+    def read_user(self, name: str, key: str) -> Optional[bytes]:
+        """A file of the user's in this directory that its own config (`key`) names, None when
+        absent: a bounded regular-file read that follows no symbolic link on its way, and an
+        exit-2 error for a name outside the directory or a file this tool wrote."""
+        def refuse(why: str) -> ConfigError:
+            return ConfigError([Problem(key, f"{name}: {why}")])
+
+        if not _valid_relative(name):
+            raise refuse("not a path inside the directory: a relative path, without `..` or `.`")
+        if name in self.recorded:
+            raise refuse("is a file maestro-deploy wrote (its marker records it); give yours a name of its own")
+        try:
+            with _parent(self.fd, name, create=False) as (parent, base):
+                return _read_at(parent, base, MAX_READ)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            if err.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise refuse("is a symbolic link, or has one on its way; give the file itself") from None
+            raise refuse(f"cannot read it ({err.strerror or err})") from None
+        except ValueError as err:
+            raise refuse(f"{err}; expected a regular file") from None
 
     def _free(self, name: str) -> bool:
         """Whether `name` may be written: nothing there, or the file recorded there, unchanged."""
