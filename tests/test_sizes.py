@@ -47,7 +47,7 @@ def kubernetes(components: dict, **kubernetes_settings) -> dict:
     "config,key,limit",
     [
         (kubernetes({"quality-fabric": {"name": "n" * (grammar.MAX_TEXT + 1), "target": TARGET}}), "maestro:components.quality-fabric.name", f"at most {grammar.MAX_TEXT}"),
-        (kubernetes({"quality-fabric": {"target": {**TARGET, "api_base": longest_url("https://api.example.com/") + "a"}}}), "maestro:components.quality-fabric.target.api_base.url", f"at most {grammar.MAX_URL}"),
+        (kubernetes({"quality-fabric": {"target": {**TARGET, "api_base": longest_url("https://api.example.com/") + "a"}}}), "maestro:components.quality-fabric.target.api_base", f"at most {grammar.MAX_URL}"),
         (kubernetes({"engine": {"templates_path": longest_url("https://git.example.com/") + "a"}}), "maestro:components.engine.templates_path", f"at most {grammar.MAX_URL}"),
         (kubernetes({"engine": {"templates_path": "/" + "t" * grammar.MAX_PATH}}), "maestro:components.engine.templates_path", f"at most {grammar.MAX_PATH}"),
         (kubernetes({"engine": {"cors_origins": [longest_origin(i) for i in range(MAX_CORS_ORIGINS + 1)]}}), "maestro:components.engine.cors_origins", f"at most {MAX_CORS_ORIGINS} (they join into one environment variable"),
