@@ -56,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from maestro_deploy.offline.gitops import EXPECTED_SECRETS
+    from maestro_deploy.offline.gitops import EXPECTED_SECRETS, USER_RESOURCES
     from maestro_deploy.offline.render import KUSTOMIZATION, manifests, write_manifests
 
     loaded = _load(args)
@@ -71,9 +71,11 @@ def cmd_render(args: argparse.Namespace) -> int:
             raise ConfigError([Problem("--without-secrets", "only a Kubernetes render holds Secret objects; a Docker stack's secrets stay in its Compose export's env files")])
         return render_compose(loaded, Path(args.out), Path(args.state))
     written = write_manifests(manifests(run_loaded(loaded)), Path(args.out), loaded.settings.kubernetes.namespace, args.without_secrets)
-    objects = [path for path in written if path.name not in (KUSTOMIZATION, EXPECTED_SECRETS)]
+    objects = [name for name in written.files if name not in (KUSTOMIZATION, EXPECTED_SECRETS)]
     listed = f", no Secret (those to supply: {EXPECTED_SECRETS})" if args.without_secrets else ""
     print(f"{loaded.name}: wrote {len(objects)} Kubernetes objects{listed} and their kustomization.yaml to {args.out}")
+    for secret in written.unsupplied:
+        print(f"warning: Secret {secret}: the stack reads it and no file that {USER_RESOURCES} names supplies it ({EXPECTED_SECRETS}: its keys)", file=sys.stderr)
     return 0
 
 

@@ -221,6 +221,24 @@ def test_a_key_that_does_not_parse_is_not_read_as_omitted(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    "frontend, refused",
+    [
+        ({"version": "latest!"}, "maestro:components.frontend.version: expected a version"),
+        ({"version": "1.1.0", "backend": {"stack": "not a stack name", "output": "engine_url"}}, "maestro:components.frontend.backend.stack: "),
+    ],
+    ids=["its version", "whom it calls"],
+)
+def test_compatibility_is_not_checked_on_what_did_not_parse(tmp_path, capsys, frontend, refused):
+    """A frontend whose version, or whose stack reference (it names another stack's engine), did
+    not parse is checked against no engine: the catalog's version, or this stack's engine, would be a
+    guess. A backend written as a URL is paired with this stack's engine, valid or not, as any URL is."""
+    config = merged(BASE, {"maestro:components": {"engine": {"version": "1.0.0"}, "frontend": frontend}})
+    code, err = check(tmp_path, capsys, {"config": config})
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(errors) == 1 and errors[0].startswith(f"error: {refused}"), err
+
+
+@pytest.mark.parametrize(
     "product, key",
     [("frontend", "backend"), ("hive", "engine"), ("quality-fabric", "target.api_base"), ("quality-fabric", "target.frontend_url")],
 )

@@ -154,3 +154,45 @@ def test_a_docker_stack_has_no_secret_objects_to_leave_out(tmp_path, capsys):
     code = cli.main(["render", "dev", "--out", str(tmp_path / "dev"), "--state", str(tmp_path / "state"), "--without-secrets"])
     assert code == 2 and "error: --without-secrets: only a Kubernetes render holds Secret objects" in capsys.readouterr().err
     assert not (tmp_path / "dev").exists()
+
+
+EXTERNAL = """\
+apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata: {name: from-vault}
+spec:
+  secretStoreRef: {kind: ClusterSecretStore, name: vault}
+  target: {name: engine-db-secret-files}
+  data: [{secretKey: run_secrets_postgres-password, remoteRef: {key: maestro/engine-db, property: password}}]
+"""
+
+
+def test_each_secret_no_file_of_the_user_s_supplies_is_a_warning(out, capsys):
+    code, _, err = render(capsys, out, "--without-secrets")
+    assert code == 0 and [line.split()[2] for line in err.splitlines()] == ["engine-db-secret-files:", "engine-env:"]
+    (out / "sealed.yaml").write_text(SEALED)
+    (out / "external.yaml").write_text(EXTERNAL)
+    (out / "user-resources.yaml").write_text("resources: [sealed.yaml]\n")
+    assert render(capsys, out, "--without-secrets")[2].startswith("warning: Secret engine-db-secret-files: the stack reads it and no file")
+    (out / "user-resources.yaml").write_text("resources: [sealed.yaml, external.yaml]\n")
+    assert render(capsys, out, "--without-secrets") [2] == ""
+
+
+def test_a_render_with_secrets_beside_files_of_the_user_s_that_supply_them_is_refused(rendered, tmp_path, capsys):
+    out = tmp_path / "deploy"
+    shutil.copytree(rendered / "with", out)
+    (out / "sealed.yaml").write_text(SEALED)
+    (out / "user-resources.yaml").write_text("resources: [sealed.yaml]\n")
+    before = (out / "kustomization.yaml").read_text()
+    code, _, err = render(capsys, out)
+    assert code == 2 and err == (
+        f"error: {out}/user-resources.yaml: your files supply these Secrets, which this render would write masked beside them: engine-env; render with --without-secrets\n"
+    )
+    assert (out / "kustomization.yaml").read_text() == before
+
+
+def test_a_user_file_that_is_not_yaml_is_named_by_line_without_its_content(out, capsys):
+    (out / "sealed.yaml").write_text("kind: Secret\nstringData: {DATABASE_URL: postgres://maestro:hunter2-not-shown@db/x\n")
+    (out / "user-resources.yaml").write_text("resources: [sealed.yaml]\n")
+    code, _, err = render(capsys, out, "--without-secrets")
+    assert code == 2 and err == f"error: {out}/user-resources.yaml: resources[0]: sealed.yaml: not valid YAML (line 3)\n"

@@ -84,19 +84,27 @@ def remote_products(s: StackSettings) -> list[tuple[str, str]]:
 
 
 def environments(
-    s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]] = None, unparsed: KeyPaths = KeyPaths()
+    s: StackSettings,
+    outputs: Optional[dict[str, dict[str, Any]]] = None,
+    unparsed: KeyPaths = KeyPaths(),
+    unknown_callees: frozenset[str] = frozenset(),
 ) -> list[list[Deployed]]:
     """The groups of products that call each other, each checked against the matrix on its own.
 
     This stack's products form one. A product that calls another stack's product (a frontend on
     a referenced engine) is paired with that one, where that stack exports `versions`, and not
     with this stack's own product of the same kind, which it never calls. A product whose
-    version did not parse is left out: its default is not what the stack asked for."""
+    version did not parse is left out: its default is not what the stack asked for; so is one whose
+    callee is unknown (`unknown_callees`: its stack reference did not parse)."""
     catalog = load_catalog()
+    def known(key: str) -> bool:
+        given = (f"maestro:components.{key}.{field}" for field in ("version", "allow_incompatible"))
+        return key not in unknown_callees and not any(path in unparsed for path in given)
+
     local = {
         key: Deployed(key, product.version or catalog[key].version, product.allow_incompatible)
         for _, key, product in products(s)
-        if not {f"maestro:components.{key}.version", f"maestro:components.{key}.allow_incompatible"} & unparsed.paths
+        if known(key)
     }
     own = dict(local)
     groups: list[list[Deployed]] = []
@@ -130,9 +138,12 @@ def check_environments(groups: list[list[Deployed]]) -> tuple[list[Problem], lis
 
 
 def environment_problems(
-    s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]], unparsed: KeyPaths = KeyPaths()
+    s: StackSettings,
+    outputs: Optional[dict[str, dict[str, Any]]],
+    unparsed: KeyPaths = KeyPaths(),
+    unknown_callees: frozenset[str] = frozenset(),
 ) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) of the environment, references included (offline: from `outputs`)."""
     errors = list(reference_problems(s, outputs))
-    incompatible, unchecked = check_environments(environments(s, outputs, unparsed))
+    incompatible, unchecked = check_environments(environments(s, outputs, unparsed, unknown_callees))
     return errors + incompatible, warnings(s) + unchecked

@@ -72,6 +72,9 @@ class Examined:
     problems: list[Problem]
     unparsed: KeyPaths  # the keys set aside, which no later check may read as omitted
     skipped: list[str]  # a line for each check that could not run, and why
+    # Products whose endpoint, written as a mapping, did not parse: it may name another stack's
+    # product, so which one they call is unknown. (A string is a URL, paired as any URL is.)
+    unknown_callees: frozenset[str] = frozenset()
 
 
 def examine(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Examined:
@@ -126,7 +129,20 @@ def examine(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> E
             skipped.append(f"the checks that read {', '.join(keys)} did not run: {refused} refused above")
     if settings is not None and not problems:
         settings = own_callees_recognised(settings)
-    return Examined(settings, problems, unparsed, skipped)
+    unknown_callees = frozenset(
+        call.caller
+        for call in WIRING
+        if call.versioned and f"{NAMESPACE}:components.{call.setting}" in unparsed and not isinstance(_written(ours, call.setting), str)
+    )
+    return Examined(settings, problems, unparsed, skipped, unknown_callees)
+
+
+def _written(ours: dict[str, Any], setting: str) -> Any:
+    """The value the stack file gives a product's setting (`frontend.backend`), or None."""
+    value: Any = ours.get("components")
+    for part in setting.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _once(said: list[Problem], found: Iterable[Problem]) -> list[Problem]:

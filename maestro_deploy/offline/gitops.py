@@ -11,6 +11,7 @@ them, and lists them in `kustomization.yaml` after its own.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,19 +37,25 @@ class UserResources(BaseModel):
     resources: list[StrictStr] = Field(default_factory=list)
 
 
-def user_resources(owned: OwnedDirectory, out: Path, rendered: set[str]) -> list[str]:
+@dataclass(frozen=True)
+class UserFiles:
+    names: list[str]  # as user-resources.yaml lists them
+    secrets: set[str]  # the Secrets they supply, by name
+
+
+def user_resources(owned: OwnedDirectory, out: Path, rendered: set[str]) -> UserFiles:
     """The files user-resources.yaml names, each one checked: exit 2 naming every bad one."""
     config = out / USER_RESOURCES
     data = owned.read_user(USER_RESOURCES, str(out))
     if data is None:
-        return []
+        return UserFiles([], set())
     try:
         names = UserResources.model_validate(yaml.safe_load(data) or {}).resources
     except yaml.YAMLError as err:
-        raise ConfigError([Problem(str(config), f"not valid YAML: {' '.join(str(err).split())}")]) from None
+        raise ConfigError([Problem(str(config), _not_yaml(err))]) from None
     except ValidationError as err:
         raise ConfigError([Problem(f"{config}: {_key_path(e['loc'])}", _message(e)) for e in err.errors()]) from None
-    problems = []
+    problems, secrets = [], set()
     for i, name in enumerate(names):
         key = f"{config}: resources[{i}]"
         if name in rendered or name == USER_RESOURCES:
@@ -57,13 +64,35 @@ def user_resources(owned: OwnedDirectory, out: Path, rendered: set[str]) -> list
             problems.append(Problem(key, f"{name}: named twice"))
         else:
             try:
-                if owned.read_user(name, key) is None:
+                text = owned.read_user(name, key)
+                if text is None:
                     problems.append(Problem(key, f"{name}: no such file in {out}"))
+                else:
+                    secrets |= {_supplies(obj) for obj in yaml.safe_load_all(text) if isinstance(obj, dict)} - {None}
             except ConfigError as err:
                 problems.extend(err.problems)
+            except yaml.YAMLError as err:
+                problems.append(Problem(key, f"{name}: {_not_yaml(err)}"))
     if problems:
         raise ConfigError(problems)
-    return names
+    return UserFiles(names, secrets)
+
+
+def _supplies(obj: dict[str, Any]) -> Any:
+    """The Secret an object of the user's makes: itself, a SealedSecret's or an ExternalSecret's."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    made = {
+        "Secret": obj.get("metadata"),
+        "SealedSecret": (spec.get("template") or {}).get("metadata") or obj.get("metadata"),
+        "ExternalSecret": spec.get("target") if (spec.get("target") or {}).get("name") else obj.get("metadata"),
+    }.get(obj.get("kind"))
+    return made.get("name") if isinstance(made, dict) else None
+
+
+def _not_yaml(err: yaml.YAMLError) -> str:
+    # Where, never what: a file of the user's may hold a secret's value.
+    mark = getattr(err, "problem_mark", None)
+    return f"not valid YAML (line {mark.line + 1})" if mark else "not valid YAML"
 
 
 def _message(error: Any) -> str:

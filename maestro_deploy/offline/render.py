@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.offline.gitops import EXPECTED_SECRETS, expected_secrets, user_resources
+from maestro_deploy.offline.gitops import EXPECTED_SECRETS, USER_RESOURCES, expected_secrets, user_resources
 from maestro_deploy.offline.mock_run import SECRET_MASK as MASK
 from maestro_deploy.safety.files import File, claim
 from maestro_deploy.offline.mock_run import Registered, Run, run_program
@@ -74,7 +75,13 @@ def manifests(run: Run) -> list[dict[str, Any]]:
 KUSTOMIZATION = "kustomization.yaml"
 
 
-def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str, without_secrets: bool = False) -> list[Path]:
+@dataclass(frozen=True)
+class Written:
+    files: list[str]  # named as in the directory
+    unsupplied: list[str]  # Secrets left out (--without-secrets) that no file of the user's supplies
+
+
+def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str, without_secrets: bool = False) -> Written:
     """One file per object, named by kind and name, so a GitOps diff reads object by object, and a
     kustomization.yaml that lists exactly them and the user's own files (offline.gitops) (`kubectl
     apply -k`, Argo CD, Flux take the directory as it is); into a directory this tool owns,
@@ -82,6 +89,7 @@ def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str, wi
     of those to supply instead."""
     owned = claim(out)
     try:
+        secrets = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "Secret"}
         if without_secrets:
             kept = [obj for obj in objects if obj["kind"] != "Secret"]
         elif EXPECTED_SECRETS in owned.recorded:
@@ -93,14 +101,18 @@ def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str, wi
         resources = sorted(files)
         if without_secrets:
             files[EXPECTED_SECRETS] = File(expected_secrets(objects))
-        resources += user_resources(owned, out, {*files, KUSTOMIZATION})
+        users = user_resources(owned, out, {*files, KUSTOMIZATION})
+        if not without_secrets and (clash := sorted(users.secrets & secrets)):
+            raise ConfigError([Problem(str(out / USER_RESOURCES), f"your files supply these Secrets, which this render would write masked beside them: {', '.join(clash)}; render with --without-secrets")])
         kustomization = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
             "namespace": namespace,
-            "resources": resources,
+            "resources": resources + users.names,
         }
         files[KUSTOMIZATION] = File(yaml.safe_dump(kustomization, sort_keys=False))
-        return owned.replace(files)
+        owned.replace(files)
+        return Written(list(files), sorted(secrets - users.secrets) if without_secrets else [])
     finally:
         owned.close()
+

@@ -37,7 +37,7 @@ def checked(
     errors = [*problems, *examined.problems]
     warnings: list[Problem] = []
     if examined.settings is not None:
-        found, warnings = environment_problems(examined.settings, stack_outputs, examined.unparsed)
+        found, warnings = environment_problems(examined.settings, stack_outputs, examined.unparsed, examined.unknown_callees)
         errors += found
     if errors:
         raise ConfigError(errors, examined.skipped)

@@ -40,7 +40,7 @@ def main() -> dict[str, Any]:
         # Every check on every part, as `check` runs them (its references resolve at run time).
         examined = examine(raw, frozenset(key for key in raw if is_config_secret(key)))
         settings = examined.settings  # None only where its problems say why
-        incompatible, unchecked = check_environments(environments(settings, unparsed=examined.unparsed)) if settings else ([], [])
+        incompatible, unchecked = check_environments(environments(settings, unparsed=examined.unparsed, unknown_callees=examined.unknown_callees)) if settings else ([], [])
         errors = stack_name_problems(pulumi.get_stack()) + examined.problems + incompatible
         if errors:
             raise ConfigError(errors, examined.skipped)
