@@ -8,6 +8,8 @@ import textwrap
 import pytest
 import yaml
 from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from maestro_deploy import cli
 
@@ -182,13 +184,30 @@ def test_the_base_stack_is_valid(tmp_path, capsys):
     assert errors_of(tmp_path, capsys, [], []) == (0, set())
 
 
+_ALONE: dict[str, set[str]] = {}
+
+
+def alone(tmp_path_factory, capsys, problem):
+    """The error lines of the base stack with this one problem: computed once per session."""
+    label, change, name = problem
+    if label not in _ALONE:
+        code, found = errors_of(tmp_path_factory.mktemp("alone"), capsys, [change], [name])
+        assert code == 2 and found, label
+        _ALONE[label] = found
+    return _ALONE[label]
+
+
 @pytest.mark.parametrize("one, other", list(itertools.combinations(PROBLEMS, 2)), ids=lambda p: p[0])
-def test_two_independent_problems_are_both_reported(tmp_path, capsys, one, other):
-    code_one, alone = errors_of(tmp_path / "one", capsys, [one[1]], [one[2]])
-    code_other, other_alone = errors_of(tmp_path / "other", capsys, [other[1]], [other[2]])
-    assert code_one == code_other == 2 and alone and other_alone
-    code, both = errors_of(tmp_path / "both", capsys, [one[1], other[1]], [one[2], other[2]])
-    assert code == 2 and both == alone | other_alone
+def test_two_independent_problems_are_both_reported(tmp_path, tmp_path_factory, capsys, one, other):
+    code, both = errors_of(tmp_path, capsys, [one[1], other[1]], [one[2], other[2]])
+    assert code == 2 and both == alone(tmp_path_factory, capsys, one) | alone(tmp_path_factory, capsys, other)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chosen=st.lists(st.sampled_from(PROBLEMS), min_size=3, max_size=len(PROBLEMS), unique_by=lambda p: p[0]))
+def test_any_number_of_independent_problems_are_all_reported(tmp_path_factory, capsys, chosen):
+    code, together = errors_of(tmp_path_factory.mktemp("many"), capsys, [c for _, c, _ in chosen], [n for _, _, n in chosen])
+    assert code == 2 and together == set().union(*(alone(tmp_path_factory, capsys, p) for p in chosen))
 
 
 def test_a_check_that_cannot_run_says_so_and_the_others_still_run(tmp_path, capsys):
