@@ -1,11 +1,22 @@
+import functools
+import os
 import sys
 from pathlib import Path
 
+import kubernetes_validate.utils
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+import render_cache  # noqa: E402  (tests/ is on the path only now)
+
+render_cache.install()
+
+# kubernetes-validate reads and parses its 1 MB schema definitions again for every object it
+# validates: the same files, read once per process.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 
@@ -29,6 +40,19 @@ def stack_outputs_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("outputs") / "stack-outputs.json"
     path.write_text(json.dumps(chained_outputs()))
     return str(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def renders_shared_by_the_workers(tmp_path_factory):
+    """Under pytest-xdist, each worker's base temporary directory is in the run's own one."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        render_cache.share(tmp_path_factory.getbasetemp().parent / "renders")
+
+
+@pytest.fixture
+def fresh_evaluations(monkeypatch):
+    """Every run of the program in this test really runs: for tests that compare two runs."""
+    monkeypatch.setattr(render_cache, "bypass", True)
 
 
 @pytest.fixture

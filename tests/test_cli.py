@@ -182,7 +182,7 @@ def test_the_kustomization_lists_every_object_file_and_only_those(tmp_path, stac
     assert (kustomization["apiVersion"], kustomization["kind"]) == ("kustomize.config.k8s.io/v1beta1", "Kustomization")
 
 
-def test_a_render_is_the_same_bytes_every_time(tmp_path):
+def test_a_render_is_the_same_bytes_every_time(tmp_path, fresh_evaluations):
     """What GitOps users commit changes only when the stack does."""
     for name in ("a", "b"):
         cli.main(["render", "staging", "--out", str(tmp_path / name)])
