@@ -91,8 +91,27 @@ def bytes_problem(text: str) -> Optional[str]:
 # What the API server stores in one object (etcd's request limit), and a ConfigMap's or Secret's data.
 MAX_OBJECT = 3 * 2**19  # 1.5 MiB
 MAX_CONFIG_DATA = 2**20  # 1 MiB
-# The kernel's limit on one argument or environment string (MAX_ARG_STRLEN).
+# The kernel's limit on one argument or environment string, `NAME=value` (MAX_ARG_STRLEN).
 MAX_ENV_VALUE = 128 * 2**10
+# RFC 9110 (4.1): senders and recipients should take URIs of at least 8000 octets; a longer one
+# some proxy, browser or git refuses, and a few of them must fit in one env value or ConfigMap.
+MAX_URL = 8000
+# The longest path the kernel resolves (PATH_MAX).
+MAX_PATH = 4096
+# Free text, such as a test config's name: it lands in a ConfigMap beside URLs, far within 1 MiB.
+MAX_TEXT = 64 * 2**10
+# An origin: https:// (8), a host name (253) and :65535 (6).
+MAX_ORIGIN = 8 + MAX_HOST_NAME + 6
+
+
+def size(text: str) -> int:
+    """What a platform counts: the bytes of its UTF-8 encoding."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def size_problem(text: str, limit: int, why: str) -> Optional[str]:
+    """What is wrong with a text of more than `limit` bytes, saying why the limit is (never quoting it)."""
+    return f"{size(text)} bytes; at most {limit} ({why})" if size(text) > limit else None
 
 
 def object_size_problem(kind: str, size: int) -> Optional[str]:
@@ -153,6 +172,8 @@ def host_problem(host: str) -> Optional[str]:
 
 def parse_url(text: str, schemes: tuple[str, ...] = ("http", "https")) -> Url:
     """A URL by one strict reading, or ValueError saying what is wrong (never quoting it)."""
+    if problem := size_problem(text, MAX_URL, "the longest URL every server, proxy and browser must take"):
+        raise ValueError(problem)
     if _NOT_IN_URLS.search(text):
         raise ValueError("holds a character a URL cannot carry as is (a space, quote, markup, control or non-ASCII character)")
     match = _URL.fullmatch(text)

@@ -57,6 +57,28 @@ def matching(pattern: str, expected: str) -> AfterValidator:
     return checked(matcher(pattern), expected)
 
 
+def at_most(limit: int, why: str) -> AfterValidator:
+    """A text of at most `limit` bytes: what the place it lands takes (grammar's sizes)."""
+
+    def check(value: str) -> str:
+        if problem := grammar.size_problem(value, limit, why):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def few(limit: int, what: str, why: str) -> AfterValidator:
+    """A list of at most `limit` items, each landing in one object or variable whose size is bounded."""
+
+    def check(values: list) -> list:
+        if len(values) > limit:
+            raise ValueError(f"{len(values)} {what}; at most {limit} ({why})")
+        return values
+
+    return AfterValidator(check)
+
+
 def url_checked(expected: str, schemes: tuple[str, ...] = ("http", "https"), credentials: bool = False) -> AfterValidator:
     """A URL by the one strict parser (grammar.parse_url): the message says what is expected and why not."""
 
@@ -140,11 +162,15 @@ ImageReference = Annotated[
 def _templates_path(value: str) -> str:
     """A path in the image, a git URL, or scp-like user@host:path; never a credential."""
     if value.startswith("/") and not value.startswith("//"):
+        if problem := grammar.size_problem(value, grammar.MAX_PATH, "the longest path the kernel resolves"):
+            raise ValueError(problem)
         if re.search(r"[\x00-\x1f\x7f]", value):
             raise ValueError("expected a path in the image without control characters")
         return value
     scp = re.fullmatch(r"(?:([A-Za-z0-9._-]+)@)?([^:/@\s]+):([^\s]*)", value)
     if scp and "://" not in value:
+        if problem := grammar.size_problem(value, grammar.MAX_URL, "the longest URL git must take"):
+            raise ValueError(problem)
         if grammar.host_problem(scp.group(2)):
             raise ValueError("expected user@host:path with a valid host name")
         return value
@@ -161,6 +187,8 @@ def _templates_path(value: str) -> str:
 
 
 TemplatesPath = Annotated[str, AfterValidator(_templates_path)]
+# A path on this machine: a longer one the kernel refuses to resolve.
+LocalPath = Annotated[str, at_most(grammar.MAX_PATH, "the longest path the kernel resolves")]
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 
 
@@ -189,8 +217,8 @@ class Autoscaling(Strict):
 class Build(Strict):
     """A local source directory to build the image from (the products live in sibling repos)."""
 
-    context: str = Field(description="The build context, relative to the project directory: ../maestro-engine")
-    dockerfile: Optional[str] = Field(None, description="Relative to the context; omitted: its Dockerfile.")
+    context: LocalPath = Field(description="The build context, relative to the project directory: ../maestro-engine")
+    dockerfile: Optional[LocalPath] = Field(None, description="Relative to the context; omitted: its Dockerfile.")
     args: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(default_factory=dict)
 
 
@@ -218,7 +246,12 @@ class ProductOptions(Strict):
     )
 
 
-SecretValue = Annotated[str, Field(min_length=1, description="A Pulumi secret only: pulumi config set --secret --path ...")]
+SecretValue = Annotated[
+    str,
+    Field(min_length=1, description="A Pulumi secret only: pulumi config set --secret --path ..."),
+    # A token or password reaches its container as an environment variable.
+    at_most(grammar.MAX_ENV_VALUE, "the kernel's limit for one environment variable"),
+]
 
 
 class DatabaseOptions(Strict):
@@ -237,9 +270,16 @@ class DatabaseOptions(Strict):
     )
 
 
+# The origins, with the stack's own frontends', join into one variable, MAESTRO_CORS_ORIGINS:
+# so many of the longest ones fit in one environment variable, with room for a dozen of its own.
+MAX_CORS_ORIGINS = grammar.MAX_ENV_VALUE // (grammar.MAX_ORIGIN + 1) - 12
+
+
 class EngineOptions(ProductOptions):
     database: Optional[DatabaseOptions] = Field(None, description="Omitted: {bundled: true}.")
-    cors_origins: list[WebOrigin] = Field(
+    cors_origins: Annotated[
+        list[WebOrigin], few(MAX_CORS_ORIGINS, "origins", "they join into one environment variable, MAESTRO_CORS_ORIGINS, of at most 128 KiB")
+    ] = Field(
         default_factory=list,
         description="Origins of other frontends whose browsers may call the API; this stack's own frontend is allowed already.",
     )
@@ -259,7 +299,9 @@ TestSuite = Literal["unit", "integration", "e2e"]
 
 
 class QualityFabricOptions(ProductOptions):
-    name: Optional[str] = Field(None, description="The test config's name; default: '<stack> tests'.")
+    name: Optional[Annotated[str, at_most(grammar.MAX_TEXT, "a name, in the test config file of a ConfigMap")]] = Field(
+        None, description="The test config's name; default: '<stack> tests'."
+    )
     test_suites: Optional[list[TestSuite]] = Field(None, min_length=1)
 
 

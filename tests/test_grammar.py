@@ -3,9 +3,10 @@ field, a value `check` accepts renders, and the render is what the platform take
 
 import json
 
+import kubernetes_rules
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from maestro_components import grammar
@@ -127,12 +128,16 @@ VALUES = {
 
 
 def place(field: str, value, platform: str) -> dict:
-    config: dict = {"maestro:components": {"engine": {}, "registry": {}, "quality-fabric": {"target": {"api_base": "https://api.example.com/api", "frontend_url": "https://app.example.com"}}}}
+    """A stack of the one product the field belongs to (each render then takes a third of the
+    time), with what it needs to be whole; a Docker setting on the registry, the lightest."""
+    head, *path = field.split(".")
+    product = "registry" if head == "docker" else head
+    needs = {"quality-fabric": {"target": {"api_base": "https://api.example.com/api", "frontend_url": "https://app.example.com"}}}
+    config: dict = {"maestro:components": {product: needs.get(product, {})}}
     if platform == "kubernetes":
         config["maestro:kubernetes"] = {"namespace": "maestro-test", "domain": "test.example.com"}
     else:
         config["maestro:platform"] = "docker"
-    head, *path = field.split(".")
     if head == "docker":
         if platform != "docker":
             return {}
@@ -149,19 +154,15 @@ is_quantity = matcher(QUANTITY)
 
 
 def validate_kubernetes(directory) -> None:
-    """What the API server and the kubelet check of each rendered object."""
+    """What the API server takes, judged by Kubernetes' own schema and rules (kubernetes_rules),
+    not by our grammar; and what the kubelet and the container runtime check, which no schema does."""
     for file in directory.glob("*.yaml"):
         obj = yaml.load(file.read_text(), Loader=yaml.CSafeLoader)  # LibYAML: a tenth of the pure-Python parser's time
         if file.name == "kustomization.yaml":
             continue
+        assert kubernetes_rules.problems(obj) == [], file.name
         assert grammar.object_size_problem(obj["kind"], len(json.dumps(obj))) is None, file.name
-        meta = obj["metadata"]
-        assert grammar.is_dns_subdomain(meta["name"]), meta["name"]
-        for value in (meta.get("labels") or {}).values():
-            assert grammar.is_label_value(value), (file.name, value)
         spec = obj.get("spec", {})
-        for rule in spec.get("rules", []):
-            assert grammar.is_dns_subdomain(rule["host"]), rule["host"]
         pod = spec.get("template", {}).get("spec", {}) or spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {})
         for container in pod.get("containers", []) + pod.get("initContainers", []):
             assert grammar.is_image_reference(container["image"]), container["image"]
@@ -174,6 +175,20 @@ def validate_kubernetes(directory) -> None:
                     assert name == "cpu" or grammar.bytes_problem(str(amount)) is None, amount
         for claim in [spec] if obj["kind"] == "PersistentVolumeClaim" else []:
             assert grammar.bytes_problem(claim["resources"]["requests"]["storage"]) is None
+
+
+def test_the_platform_rules_refuse_what_the_api_server_refuses():
+    """The property's judge can fail: Kubernetes' schema and apimachinery's rules, on objects broken by hand."""
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "engine", "labels": {"v": "1.2.3"}}, "spec": {"ports": [{"port": 8000}]}}
+    assert kubernetes_rules.problems(service) == []
+    broken = [
+        ({"spec": {"ports": [{"port": "8000"}]}}, "Kubernetes 1.29.0 schema: spec.ports.0.port: '8000' is not of type 'integer'"),
+        ({"spec": {"ports": [{"port": 8000}], "portz": []}}, "Kubernetes 1.29.0 schema: spec: Additional properties are not allowed ('portz' was unexpected)"),
+        ({"metadata": {"name": "engine", "labels": {"v": "1.2.3-rc-"}}}, "label v='1.2.3-rc-' is not a label value"),
+        ({"metadata": {"name": "Engine"}}, "name 'Engine' is not a DNS-1123 subdomain"),
+    ]
+    for change, problem in broken:
+        assert problem in kubernetes_rules.problems({**service, **change}), problem
 
 
 def validate_compose(directory) -> None:
@@ -190,10 +205,38 @@ def validate_compose(directory) -> None:
             assert "\n" not in str(value)
 
 
+CASES = st.sampled_from(sorted(VALUES)).flatmap(lambda field: st.tuples(st.just(field), VALUES[field]))
+# What issue 20 found the platforms refuse, always tried beside the drawn values: refused at
+# check, each costs nothing; with its check removed from the grammar, it is rendered, and the
+# platform's own rules (kubernetes_rules) refuse the render.
+REFUSED_BY_THE_PLATFORMS = [
+    (("engine.version", "1.2.3-rc-"), "kubernetes"),
+    (("engine.version", "1.2.3-rc."), "kubernetes"),
+    (("engine.version", "1.2.3-" + "a" * 58), "kubernetes"),
+    (("engine.image", "registry.example.com:70000/a:1"), "kubernetes"),
+    (("engine.image", "r.example.com/a:1\u00e9"), "docker"),
+    (("docker.bind_address", "127.0.0.01"), "docker"),
+    (("engine.resources.limits.cpu", "5m"), "docker"),
+    (("registry.storage.size", "500m"), "kubernetes"),
+    (("engine.resources.requests.memory", "0.5"), "kubernetes"),
+    (("quality-fabric.name", "a\u2028b"), "kubernetes"),
+    (("frontend.backend", "https://api..example.com/api"), "kubernetes"),
+    (("engine.env", {"BLOB": "x" * (128 * 1024)}), "docker"),
+]
+
+
+def refused_by_the_platforms(test):
+    for case, platform in REFUSED_BY_THE_PLATFORMS:
+        test = example(case=case, platform=platform)(test)
+    return test
+
+
 @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=st.data(), field=st.sampled_from(sorted(VALUES)), platform=st.sampled_from(["kubernetes", "docker"]))
-def test_property_what_check_accepts_renders_and_the_platform_takes(tmp_path_factory, capsys, data, field, platform):
-    config = place(field, data.draw(VALUES[field]), platform)
+@given(case=CASES, platform=st.sampled_from(["kubernetes", "docker"]))
+@refused_by_the_platforms
+def test_property_what_check_accepts_renders_and_the_platform_takes(tmp_path_factory, capsys, case, platform):
+    field, value = case
+    config = place(field, value, platform)
     if not config:
         return
     directory = tmp_path_factory.mktemp("stack")
@@ -214,10 +257,3 @@ def test_property_what_check_accepts_renders_and_the_platform_takes(tmp_path_fac
     assert cli.main(["graph", str(path)]) == 0, capsys.readouterr().err
     capsys.readouterr()
 
-
-def test_a_deployment_over_its_size_is_refused_at_check(tmp_path, capsys):
-    env = {f"V{i}": "x" * 100_000 for i in range(12)}  # each under 128 KiB, 1.2 MB in all
-    path = tmp_path / "Pulumi.big.yaml"
-    path.write_text(yaml.safe_dump({"config": {"maestro:kubernetes": {"namespace": "m"}, "maestro:components": {"ml-platform": {"env": env}}}}))
-    assert cli.main(["check", str(path)]) == 2
-    assert "error: maestro:components.ml-platform.env: 1200026 bytes in all; at most 1 MiB" in capsys.readouterr().err

@@ -127,7 +127,7 @@ def test_the_readme_recipe_for_a_vm_runs(tmp_path, capsys):
 def test_an_env_value_the_size_of_a_file_is_refused(tmp_path, capsys):
     config = {"maestro:platform": "docker", "maestro:components": {"ml-platform": {"env": {"BLOB": "x" * 5_000_000}}}}
     code, err = run(capsys, "check", stack_file(tmp_path, "blob", config))
-    assert code == 2 and "maestro:components.ml-platform.env.BLOB: 5000000 bytes; at most 128 KiB in one variable" in err
+    assert code == 2 and "maestro:components.ml-platform.env.BLOB: 5000005 bytes; at most 131072 (NAME=value" in err
 
 
 def test_yaml_merge_keys_are_valid_input(tmp_path, capsys):

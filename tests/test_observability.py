@@ -65,6 +65,40 @@ def test_a_service_monitor_that_selects_nothing_or_a_missing_port_is_reported(br
     assert reported in cc.all_problems(objects, stack_env("staging").outputs["wiring"])
 
 
+def crd_check():
+    """scripts/servicemonitor-check, the gates' check against the pinned CRD schema, in-process."""
+    import runpy
+
+    from conftest import ROOT
+
+    script = runpy.run_path(str(ROOT / "scripts" / "servicemonitor-check"))
+    return script["problems"], script["load_validator"]()
+
+
+def test_every_service_monitor_is_valid_against_the_pinned_crd_schema():
+    problems, validator = crd_check()
+    monitors = of_kind(stack_env("staging"), "ServiceMonitor")
+    assert monitors and all(list(problems(validator, m)) == [] for m in monitors.values())
+
+
+@pytest.mark.parametrize(
+    "break_it, reported",
+    [
+        (lambda m: m["spec"]["endpoints"][0].update(port=9464), "spec.endpoints.0.port: 9464 is not of type 'string'"),
+        (lambda m: m["spec"]["endpoints"][0].update(scrapeIntervall="5s"), "spec.endpoints.0: Additional properties are not allowed ('scrapeIntervall' was unexpected)"),
+        (lambda m: m["spec"].update(selectr={}), "spec: Additional properties are not allowed ('selectr' was unexpected)"),
+        (lambda m: m["spec"].pop("selector"), "spec: 'selector' is a required property"),
+        (lambda m: m.update(kind="ServiceMonitr"), "kind: 'ServiceMonitr' is not one of ['ServiceMonitor']"),
+    ],
+    ids=["port-an-int", "unknown-endpoint-field", "unknown-spec-field", "no-selector", "wrong-kind"],
+)
+def test_a_service_monitor_broken_by_hand_fails_the_crd_schema(break_it, reported):
+    problems, validator = crd_check()
+    monitor = copy.deepcopy(of_kind(stack_env("staging"), "ServiceMonitor")["hive"])
+    break_it(monitor)
+    assert list(problems(validator, monitor)) == [reported]
+
+
 def test_only_the_prometheus_namespace_reaches_the_metrics_port_and_nothing_else_does():
     env = stack_env("staging")
     for name in of_kind(env, "ServiceMonitor"):

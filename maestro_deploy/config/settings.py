@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field
 
+from maestro_components import grammar
 from maestro_components.wiring import STACK_ENDPOINTS
 from maestro_components.options import (
     OUTPUT_NAME,
@@ -32,6 +33,8 @@ from maestro_components.options import (
     RegistryOptions,
     SecretValue,
     Strict,
+    at_most,
+    few,
 )
 
 
@@ -95,7 +98,14 @@ class Components(Strict):
 class Tls(Strict):
     secret_name: Optional[DnsLabel] = Field(None, description="An existing TLS Secret for the public hosts.")
     cluster_issuer: Optional[DnsLabel] = Field(None, description="A cert-manager ClusterIssuer that issues one.")
-    certificate: Optional[Annotated[str, Field(pattern=r"^-----BEGIN CERTIFICATE-----")]] = Field(
+    certificate: Optional[
+        Annotated[
+            str,
+            Field(pattern=r"^-----BEGIN CERTIFICATE-----"),
+            # A chain is a few KiB; its TLS Secret holds it and the key within 1 MiB.
+            at_most(grammar.MAX_CONFIG_DATA // 2, "half of what one Secret holds, the other half for its key"),
+        ]
+    ] = Field(
         None, description="A PEM certificate (chain) for the public hosts; with key."
     )
     key: Optional[SecretValue] = Field(None, description="Its PEM private key: a Pulumi secret only.")
@@ -103,7 +113,10 @@ class Tls(Strict):
 
 class Kubernetes(Strict):
     namespace: DnsLabel
-    admit_namespaces: list[DnsLabel] = Field(
+    admit_namespaces: Annotated[
+        # Each is a rule of the engine's NetworkPolicy, some 150 bytes: far within one object's 1.5 MiB.
+        list[DnsLabel], few(1000, "namespaces", "each is a rule of the engine's NetworkPolicy, one object of at most 1.5 MiB")
+    ] = Field(
         default_factory=list,
         description="Namespaces whose pods may call the engine's in-cluster API (another stack's hive or quality-fabric); "
         "named, engine_internal_url is offered to other stacks.",

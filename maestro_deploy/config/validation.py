@@ -30,7 +30,7 @@ from maestro_deploy.config.raw_checks import (
 from maestro_deploy.config.parts import KeyPaths, parse_parts
 from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
-from maestro_components.options import PATTERN_MEANING
+from maestro_components.options import PATTERN_MEANING, Build
 from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
@@ -167,12 +167,23 @@ def _observability_checks(s: StackSettings) -> Iterator[Problem]:
     for key, platform in OBSERVABILITY_PLATFORM.items():
         if getattr(o, key) is not None and s.platform != platform:
             yield Problem(f"maestro:observability.{key}", f"only for maestro:platform {platform}; this stack runs on {s.platform}")
-    build = o.metrics.build if o.metrics else None
-    if build and not (PROJECT_ROOT / build.context / (build.dockerfile or "Dockerfile")).is_file():
+    if o.metrics and o.metrics.build:
+        yield from _build_problems("maestro:observability.metrics.build", o.metrics.build)
+
+
+def _build_problems(path: str, build: Build) -> Iterator[Problem]:
+    """A build's Dockerfile exists, and each build arg (an env string of its RUN steps) fits."""
+    dockerfile = PROJECT_ROOT / build.context / (build.dockerfile or "Dockerfile")
+    try:
+        found = dockerfile.is_file()
+    except OSError:  # a name longer than the file system takes: no such file either
+        found = False
+    if not found:
         yield Problem(
-            "maestro:observability.metrics.build.context",
+            f"{path}.context",
             f"no {build.dockerfile or 'Dockerfile'} in {(PROJECT_ROOT / build.context).resolve()} (relative to the project directory)",
         )
+    yield from _env_size_problems(f"{path}.args", build.args)
 
 
 def _cross_checks(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
@@ -216,11 +227,8 @@ def _cross_checks(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
         for build_path, build in builds:
             if build and s.platform != "docker":
                 yield Problem(build_path, "only on the docker platform: a cluster pulls images, so give `image`")
-            elif build and not (PROJECT_ROOT / build.context / (build.dockerfile or "Dockerfile")).is_file():
-                yield Problem(
-                    f"{build_path}.context",
-                    f"no {build.dockerfile or 'Dockerfile'} in {(PROJECT_ROOT / build.context).resolve()} (relative to the project directory)",
-                )
+            elif build:
+                yield from _build_problems(build_path, build)
         if s.platform == "docker":
             if (product.replicas or 1) > 1:
                 yield Problem(f"{path}.replicas", "must be 1: the docker platform runs one container per unit")
@@ -286,12 +294,12 @@ def _host_length_problems(path: str, domain: str) -> Iterator[Problem]:
 
 
 def _env_size_problems(path: str, env: dict[str, str]) -> Iterator[Problem]:
-    """One value beyond the kernel's limit for one env string, or all of them beyond what one
-    Deployment may hold beside the rest of its spec."""
+    """One variable beyond the kernel's limit for one env string (`NAME=value`), or all of them
+    beyond what one Deployment may hold beside the rest of its spec."""
     for name, value in env.items():
-        if len(value.encode()) > grammar.MAX_ENV_VALUE:
-            yield Problem(f"{path}.{name}", f"{len(value.encode())} bytes; at most {grammar.MAX_ENV_VALUE // 1024} KiB in one variable (the kernel's limit)")
-    total = sum(len(name) + len(value.encode()) for name, value in env.items())
+        if problem := grammar.size_problem(f"{name}={value}", grammar.MAX_ENV_VALUE, "NAME=value, the kernel's limit for one environment variable"):
+            yield Problem(f"{path}.{name}", problem)
+    total = sum(grammar.size(f"{name}={value}") for name, value in env.items())
     if total > grammar.MAX_CONFIG_DATA:
         yield Problem(
             path,
