@@ -4,6 +4,7 @@ import http.server
 import json
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -212,6 +213,11 @@ def test_metrics_count_requests_by_route_and_status_in_the_text_format(serve):
             urllib.request.urlopen(f"{base}{path}").read()
         except urllib.error.HTTPError:
             pass
+    # A request is counted when its handler returns, which may be just after the client read the
+    # reply (urllib raises on a 404 as soon as it has the status line): wait for the last one.
+    deadline = time.monotonic() + 5
+    while sum(s.value for s in scrape(handler)["maestro_http_requests"].samples) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
     families = scrape(handler)
     assert families["maestro_http_requests"].type == "counter"
     assert sample(families, "maestro_http_requests_total", route="/health", method="GET", status="200") == 3
