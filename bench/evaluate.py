@@ -100,6 +100,10 @@ def replay(path: str, modules: list[str]) -> dict:
         package, module, name = type_token.split(":")
         if package == "kubernetes":  # kubernetes:networking.k8s.io/v1:NetworkPolicy
             group, version = module.split("/")
+            if "." in group and not group.endswith(".k8s.io"):  # a custom resource (ServiceMonitor): no class of its own
+                from pulumi_kubernetes.apiextensions import CustomResource
+
+                return CustomResource
             return getattr(importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}"), name)
         return getattr(importlib.import_module(f"pulumi_{package}"), name)  # docker:index/container:Container
 
@@ -110,8 +114,11 @@ def replay(path: str, modules: list[str]) -> dict:
             if not custom:
                 made[urn] = pulumi.ComponentResource(type_token, name, None, opts)
                 continue
-            kwargs = {snake(k): unwrap(v) for k, v in inputs.items() if k not in ("apiVersion", "kind")}
-            made[urn] = resource_class(type_token)(name, opts=opts, **kwargs)
+            cls = resource_class(type_token)
+            # A custom resource is told its apiVersion and kind; every other class knows its own.
+            told = ("apiVersion", "kind") if cls.__name__ == "CustomResource" else ()
+            kwargs = {snake(k): unwrap(v) for k, v in inputs.items() if k in told or k not in ("apiVersion", "kind")}
+            made[urn] = cls(name, opts=opts, **kwargs)
         return {}
 
     from maestro_deploy.offline.mock_run import run_program
