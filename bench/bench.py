@@ -25,6 +25,8 @@ PYTHON = sys.executable
 EVALUATE = str(ROOT / "bench" / "evaluate.py")
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 UNIT_COUNTS = [6, 25, 50, 100]
+# `maestro-deploy check` registers nothing: timed on a Docker and a Kubernetes stack.
+CHECKED = ["dev", "staging"]
 
 
 def wall(*args: str) -> tuple[float, dict]:
@@ -34,6 +36,13 @@ def wall(*args: str) -> tuple[float, dict]:
     if result.returncode != 0:
         raise SystemExit(f"bench/evaluate.py {' '.join(args)} failed:\n{result.stderr}")
     return elapsed, json.loads(result.stdout.splitlines()[-1])
+
+
+def check_seconds(stack: str) -> float:
+    """A fresh `maestro-deploy check` process, start to exit."""
+    started = time.perf_counter()
+    subprocess.run([str(ROOT / ".venv/bin/maestro-deploy"), "check", stack], check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - started
 
 
 def stacks() -> list[tuple[str, str]]:
@@ -76,6 +85,8 @@ def main() -> None:
         for count in UNIT_COUNTS:
             sample(f"units:{count}", "units", str(count))
             sample(f"units-replay:{count}", "replay", unit_records[count], "kubernetes")
+        for name in CHECKED:
+            samples.setdefault(f"check:{name}", []).append(check_seconds(name))
     median = {key: statistics.median(values) for key, values in samples.items()}
 
     print("floor (imports + mocks, nothing registered):")
@@ -91,6 +102,10 @@ def main() -> None:
         print(f"  {name:26} {details['stack:' + name]['resources']:9d} {stack_ms * 1000:7.0f} {ratio_floor:8.2f} {replay_ms * 1000:10.0f} {ratio_replay:9.2f}  {'met' if ratio_replay <= REPLAY_TARGET else 'NOT MET'}")
     print(f"  worst: {worst_replay:.2f} x a bare program registering the same resources {against(worst_replay, REPLAY_TARGET, '')}; "
           f"{worst_floor:.2f} x the floor")
+
+    print("\nmaestro-deploy check, a fresh process (registers nothing):")
+    for name in CHECKED:
+        print(f"  {name:26} {median['check:' + name] * 1000:7.0f} ms")
 
     print("\nscale, N service units on the Kubernetes platform (5 resources each):")
     print(f"  {'units':>5} {'ms':>7} {'replay ms':>10}")

@@ -31,9 +31,9 @@ _HOME = {
     "deploy_products": "products.deploy",
     # platforms: where the units run, and how browsers reach them
     "KubernetesPlatform": "kubernetes.platform",
-    "Exposure": "kubernetes.service_unit",
+    "Exposure": "exposure",
     "DockerPlatform": "docker.platform",
-    "DockerExposure": "docker.platform",
+    "DockerExposure": "exposure",
     # options: what a stack file's product keys hold
     "EngineOptions": "options",
     "FrontendOptions": "options",

@@ -208,6 +208,17 @@ class Resources(Strict):
     limits: Optional[Amounts] = None
 
 
+def merge_resources(defaults: dict[str, dict[str, str]], override: Optional[Resources]) -> dict[str, dict[str, str]]:
+    """A unit's amounts as deployed: the catalog's `defaults` with the stack's `override` over them."""
+    merged = {kind: dict(amounts) for kind, amounts in defaults.items()}
+    if override is not None:
+        for kind in ("requests", "limits"):
+            amounts = getattr(override, kind)
+            if amounts is not None:
+                merged.setdefault(kind, {}).update(amounts.model_dump(exclude_none=True))
+    return merged
+
+
 class Autoscaling(Strict):
     min_replicas: Annotated[int, Field(ge=1, le=100, strict=True)] = 2
     max_replicas: Annotated[int, Field(ge=1, le=100, strict=True)]

@@ -15,7 +15,6 @@ from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
 from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
 from maestro_deploy.local import LocalRunError
-from maestro_deploy.offline.mock_run import PROJECT
 from maestro_deploy.config.environment import load_stack_outputs
 from maestro_deploy.offline.running import STATE_DIR, run_loaded, write_compose
 from maestro_deploy.offline.stack import Loaded, check, load, on_platform, scaled_down
@@ -45,7 +44,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         host = daemon_of(loaded.settings).host
         print(f"{loaded.name}: Docker daemon {host} (maestro:docker.host)" if host else f"{loaded.name}: Docker daemon from DOCKER_HOST, or the local one (maestro:docker.host names another)")
     elif loaded.settings.components.engine:
-        from maestro_deploy.program import offered_to
+        from maestro_deploy.config.exposure import offered_to
 
         callers = offered_to(loaded.settings)
         print(
@@ -250,6 +249,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_outputs(args: argparse.Namespace) -> int:
     """A stack's outputs as another stack's `--stack-outputs` file expects them."""
     from maestro_deploy.offline.compose import load_generated
+    from maestro_deploy.offline.mock_run import GENERATED_SECRET, PROJECT
 
     loaded = _load(args)
     name = args.as_name or f"{DEFAULT_ORGANIZATION}/{PROJECT}/{loaded.name}"
@@ -257,8 +257,6 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     generated = load_generated(Path(args.state), loaded.name) or None
     run = run_loaded(loaded, generated=generated)
     if args.show_secrets:
-        from maestro_deploy.offline.mock_run import GENERATED_SECRET
-
         # Without an export, a generated value is the offline stand-in: shown, it would pass for the real one.
         missing = [k for k, v in run.outputs.items() if GENERATED_SECRET in json.dumps(v)]
         if missing:

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
 
+from maestro_components.exposure import DockerExposure
 from maestro_components.docker.service_unit import DockerServiceUnit, DockerServiceUnitArgs
 from maestro_components.observability import send_telemetry
 from maestro_components.options import Observability
 from maestro_components.unit import Endpoints, ServiceUnit
-
-
-@dataclass(frozen=True)
-class DockerExposure:
-    """How browsers reach the units that have a public host."""
-
-    domain: str = "localhost"
-    bind_address: str = "127.0.0.1"
-    publish: bool = True
-
-    @property
-    def on_loopback(self) -> bool:
-        """Published on this machine under the name every /etc/hosts has: `http://localhost:<port>`,
-        which pip, Python, curl and browsers all resolve (`*.localhost` names need a resolver
-        that knows RFC 6761, and stock Debian's does not)."""
-        return self.publish and self.domain == "localhost"
-
-    def public_url(self, public_host: str, port: int) -> str:
-        """On loopback, each unit on its own port of localhost. Under another domain (or unpublished),
-        `<host>.<domain>`, which is also a network alias, so the URL works inside the stack's network."""
-        if self.on_loopback:
-            return f"http://localhost:{port}"
-        return f"http://{public_host}.{self.domain}:{port}"
 
 
 class DockerPlatform:

@@ -11,9 +11,8 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.provider import Provider
 
 from maestro_components.kubernetes.network import NetworkRules
+from maestro_components.exposure import OWN_TLS_SECRET, Exposure
 from maestro_components.kubernetes.service_unit import (
-    OWN_TLS_SECRET,
-    Exposure,
     KubernetesServiceUnit,
     KubernetesServiceUnitArgs,
     recommended_labels,

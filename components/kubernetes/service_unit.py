@@ -18,6 +18,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap, PersistentVolumeClaim, Secret, 
 from pulumi_kubernetes.networking.v1 import Ingress
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
+from maestro_components.exposure import Exposure
 from maestro_components.kubernetes.pod import file_key, pod_template, progress_deadline, rollout_wait
 from maestro_components.quantity import quantity
 from maestro_components.unit import ServiceUnit
@@ -79,29 +80,6 @@ def nginx_size(amount: str) -> str:
 
 def min_replicas(unit: ServiceUnit) -> int:
     return unit.autoscaling.min_replicas if unit.autoscaling else unit.replicas
-
-
-# The TLS Secret a stack makes of the certificate and key it is given.
-OWN_TLS_SECRET = "maestro-tls"
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """How browsers reach the units that have a public host."""
-
-    domain: Optional[str] = None
-    ingress_class: Optional[str] = None
-    tls_secret: Optional[str] = None  # an existing TLS Secret
-    cluster_issuer: Optional[str] = None  # or a cert-manager ClusterIssuer that issues one
-    ingress_namespace: Optional[str] = None  # where the ingress controller runs
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self.tls_secret or self.cluster_issuer else "http"
-
-    def public_url(self, public_host: str, port: int) -> Optional[str]:
-        """Where browsers reach a unit with this public host: its Ingress host, on the default port."""
-        return f"{self.scheme}://{public_host}.{self.domain}" if self.domain else None
 
 
 @dataclass

@@ -8,19 +8,9 @@ from typing import Optional
 import pulumi
 
 from maestro_components.catalog import ProductDefaults
-from maestro_components.options import Build, ProductOptions, Storage
+from maestro_components.options import Build, ProductOptions, Storage, merge_resources
 from maestro_components.products.facts import ProductFacts
 from maestro_components.unit import Autoscaling, BuildSource, DataVolume, MetricsEndpoint, ServiceUnit
-
-
-def merge_resources(defaults: dict[str, dict[str, str]], override) -> dict[str, dict[str, str]]:
-    merged = {kind: dict(amounts) for kind, amounts in defaults.items()}
-    if override is not None:
-        for kind in ("requests", "limits"):
-            amounts = getattr(override, kind)
-            if amounts is not None:
-                merged.setdefault(kind, {}).update(amounts.model_dump(exclude_none=True))
-    return merged
 
 
 def unit_from_catalog(

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_random
 
 from maestro_components.catalog import load_catalog
-from maestro_components.options import VERSION, DatabaseOptions, EngineOptions
-from maestro_components.products.common import build_source, merge_resources, unit_from_catalog
+from maestro_components.options import VERSION, DatabaseOptions, EngineOptions, merge_resources
+from maestro_components.products.common import build_source, unit_from_catalog
 from maestro_components.products.facts import ENGINE as FACTS
 from maestro_components.unit import DataVolume, Dump, Platform, ServiceUnit
 

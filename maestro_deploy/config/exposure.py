@@ -1,33 +1,25 @@
-"""Where a stack's public units answer, from its settings alone: the platform's exposure.
+"""Where a stack's units answer, from its settings alone: the platform's exposure, and who
+may call the engine's in-cluster API.
 
 The program hands it to the platform; `check` uses it to name, before anything runs, the
 origin a browser loads this stack's frontend from (which the engine must allow)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import Any, Iterator, Union
 
 from maestro_components import wiring
 from maestro_components.catalog import load_catalog
+from maestro_components.exposure import OWN_TLS_SECRET, DockerExposure, Exposure
 from maestro_components.wiring import WIRING, Call, browser_origin, override_of, product_settings
 
 from maestro_deploy.config.settings import Docker, StackSettings
 
 
-if TYPE_CHECKING:
-    from maestro_components.docker.platform import DockerExposure
-    from maestro_components.kubernetes.service_unit import Exposure
-
-
-def exposure_of(settings: StackSettings) -> Union["DockerExposure", "Exposure"]:
-    # Imported here: a platform's module pulls in its Pulumi provider, which `check` never needs.
+def exposure_of(settings: StackSettings) -> Union[DockerExposure, Exposure]:
     if settings.platform == "docker":
-        from maestro_components.docker.platform import DockerExposure
-
         d = settings.docker or Docker()
         return DockerExposure(domain=d.domain, bind_address=d.bind_address, publish=d.publish)
-    from maestro_components.kubernetes.service_unit import OWN_TLS_SECRET, Exposure
-
     k = settings.kubernetes
     tls = k.tls if k else None
     return Exposure(
@@ -75,3 +67,9 @@ def own_callees_recognised(settings: StackSettings) -> StackSettings:
                 holder = getattr(holder, part)
             setattr(holder, last, None)
     return settings
+
+
+def offered_to(settings: StackSettings) -> list[str]:
+    """The namespaces whose pods may call the engine's in-cluster API; none on Docker, where
+    it answers inside the stack's own network only."""
+    return list(settings.kubernetes.admit_namespaces) if settings.platform == "kubernetes" and settings.kubernetes else []

@@ -30,7 +30,7 @@ from maestro_deploy.config.raw_checks import (
 from maestro_deploy.config.parts import KeyPaths, parse_parts
 from maestro_deploy.config.secure_values import reveal_offline
 from maestro_deploy.config.stack_file import PROJECT_ROOT
-from maestro_components.options import PATTERN_MEANING, Build
+from maestro_components.options import PATTERN_MEANING, Build, merge_resources
 from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
@@ -309,8 +309,6 @@ def _env_size_problems(path: str, env: dict[str, str]) -> Iterator[Problem]:
 
 
 def _resource_problems(path: str, key: str, resources: Any, platform: str) -> Iterator[Problem]:
-    from maestro_components.products.common import merge_resources
-
     if resources is None:
         return
     found = list(_amount_problems(path, resources, platform))

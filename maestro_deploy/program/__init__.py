@@ -7,7 +7,8 @@ products, looped over the wiring table), `platform`, `outputs`, `references`, `g
 
 from maestro_deploy.program.build import build, located, with_size_defaults
 from maestro_deploy.program.main import main, read_pulumi_config
-from maestro_deploy.program.platform import ephemeral_labels, make_platform, offered_to
+from maestro_deploy.config.exposure import offered_to
+from maestro_deploy.program.platform import ephemeral_labels, make_platform
 
 __all__ = [
     "build",

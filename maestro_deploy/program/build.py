@@ -12,12 +12,13 @@ from maestro_components.prometheus import Prometheus, PrometheusArgs
 from maestro_components.unit import Platform
 from maestro_components.wiring import WIRING, override_of
 
+from maestro_deploy.config.exposure import offered_to
 from maestro_deploy.config.settings import StackSettings
 from maestro_deploy.config.stack_file import PROJECT_ROOT
 from maestro_deploy.config.validation import products
 from maestro_deploy.program.graph import describe_wiring
 from maestro_deploy.program.outputs import product_outputs
-from maestro_deploy.program.platform import ephemeral_labels, make_platform, offered_to
+from maestro_deploy.program.platform import ephemeral_labels, make_platform
 from maestro_deploy.program.references import References
 
 T = TypeVar("T")

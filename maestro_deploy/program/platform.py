@@ -71,8 +71,3 @@ def make_kubernetes_platform(stack: str, settings: StackSettings, labels: dict[s
         platform.tls_from(tls.certificate, tls.key)
     return platform
 
-
-def offered_to(settings: StackSettings) -> list[str]:
-    """The namespaces whose pods may call the engine's in-cluster API; none on Docker, where
-    it answers inside the stack's own network only."""
-    return list(settings.kubernetes.admit_namespaces) if settings.platform == "kubernetes" and settings.kubernetes else []
