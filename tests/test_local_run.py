@@ -189,11 +189,17 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
     }
     (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
     events: list[str] = []
+    created: list[str] = []
     probes = {"c-db": 0, "c-api": 0}
 
     def docker(args, check=True, env=None):
-        if "up" in args:
+        if "--no-start" in args:  # created while the others start, in the background
+            created.extend(args[args.index("--no-deps") + 1:])
+        elif "up" in args:
             events.append("up " + " ".join(args[args.index("--no-deps") + 1:]))
+        elif args[:2] == ["docker", "start"]:
+            assert created == ["runner"], "started before it was created"
+            events.append("start " + " ".join(args[2:]))
         elif args[:2] == ["docker", "inspect"]:
             out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "starting"}}) + "\n" for c in args[4:])
             return subprocess.CompletedProcess(args, 0, out, "")
@@ -212,7 +218,7 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
         "up api db",
         "probe c-api: /bin/sh -c probe api",
         "probe c-api: /bin/sh -c probe api",  # passes the second time: then, at once, its dependent
-        "up runner",
+        "start c-runner",
     ]
     # Docker still says `starting`: healthy only once its own check, run here, passes.
     assert compose.health_now(["db"]) == {"db": "starting"}
@@ -290,9 +296,13 @@ def test_an_http_probe_passes_below_400_fails_from_400_or_refused_and_cannot_say
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
         assert http_passes(f"127.0.0.1:{port}", "/health") is False  # nothing listens yet
-        free.listen()  # it takes the connection and never answers: asked again, or in the container
+        free.listen()  # it takes the connection and does not answer in time: not ready yet
         monkeypatch.setattr(probe, "TIMEOUT_SECONDS", 0.2)
-        assert http_passes(f"127.0.0.1:{port}", "/health") is None
+        assert http_passes(f"127.0.0.1:{port}", "/health") is False
+    # Not reached at all (no route to its address, or no connection in time): asked in the container.
+    for unreachable in (OSError(113, "No route to host"), TimeoutError("timed out")):
+        monkeypatch.setattr(probe.urllib.request, "urlopen", lambda *a, err=unreachable, **k: (_ for _ in ()).throw(probe.urllib.error.URLError(err)))
+        assert http_passes("172.18.0.9:8080", "/health") is None
 
 
 def test_a_starting_unit_with_an_http_check_is_probed_over_http_and_not_with_docker_exec(tmp_path, monkeypatch):

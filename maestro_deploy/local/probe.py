@@ -55,16 +55,18 @@ def reachable_at(spec: dict, port: int, address: str) -> Optional[str]:
 
 
 def http_passes(where: str, path: str) -> Optional[bool]:
-    """True when GET http://where/path answers below 400; False when it answers 400 or more, or
-    nothing listens there yet (refused); None when it could not be asked (no route, a timeout)."""
+    """True when GET http://where/path answers below 400. False when it answers 400 or more, or
+    when it was reached and is not ready: nothing listens yet (refused, or reset by Docker's port
+    proxy), or it takes longer than TIMEOUT_SECONDS to answer (the engine while its database
+    starts). None when it could not be reached at all (no route, no connection in time)."""
     try:
         with urllib.request.urlopen(f"http://{where}{path}", timeout=TIMEOUT_SECONDS) as reply:
             return reply.status < 400
     except urllib.error.HTTPError:
         return False
-    except urllib.error.URLError as err:
-        return False if isinstance(err.reason, ConnectionRefusedError) else None
-    except ConnectionError:
-        return False  # reset or closed while the server starts: not ready yet
+    except urllib.error.URLError as err:  # while connecting and sending
+        return False if isinstance(err.reason, ConnectionError) else None
+    except (ConnectionError, TimeoutError):  # while waiting for the answer
+        return False
     except OSError:
         return None
