@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
-from maestro_deploy.local.debian import VendoringError, vendor_debs
-from maestro_deploy.local.images import build_digest, image_label, vendor_wheels
+from maestro_deploy.local.images import build_digest, image_label
+from maestro_deploy.local.prefetch import vendor
 from maestro_deploy.local.probe import http_check, http_passes, is_local, reachable_at
 from maestro_deploy.local.status import passes_health_check
 
@@ -58,11 +58,7 @@ class Compose:
 
     def _build(self, image: str, build: dict) -> str:
         context = Path(build["context"])
-        vendor_wheels(context)
-        try:
-            vendor_debs(context)
-        except VendoringError as err:
-            raise LocalRunError(str(err)) from None
+        vendor(context)
         dockerfile = context / (build.get("dockerfile") or "Dockerfile")
         args = build.get("args") or {}
         digest = build_digest(self.daemon, context, dockerfile, args)
