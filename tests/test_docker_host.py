@@ -34,9 +34,12 @@ elif args[:2] == ["compose", "version"]:
     sys.exit(1)  # a machine with Compose v1 only: `docker-compose` is what runs
 elif args[:1] == ["rm"]:
     (state / "gone").touch()
-elif args[:3] == ["inspect", "-f", "{{{{.Name}}}} {{{{json .State}}}}"]:
+elif args[:2] == ["inspect", "-f"] and args[2].startswith("{{{{.Name}}}} {{{{json .State}}}}"):
     for n in args[3:]:
         print("/" + n, json.dumps({{"Status": "running", "Health": {{"Status": "healthy"}}}}))
+elif args[:3] == ["inspect", "-f", "{{{{.Name}}}} {{{{.Id}}}}"]:
+    for n in args[3:]:
+        print("/" + n, "sha256:1")
 elif args[:2] == ["inspect", "-f"]:
     print({{"{{{{json .State}}}}": json.dumps({{"Status": "running", "Health": {{"Status": "healthy"}}}}),
            "{{{{.State.Status}}}}": "exited", "{{{{.State.ExitCode}}}}": "0"}}.get(args[2], "sha256:1"))

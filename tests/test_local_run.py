@@ -189,11 +189,17 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
     }
     (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
     events: list[str] = []
+    created: list[str] = []
     probes = {"c-db": 0, "c-api": 0}
 
     def docker(args, check=True, env=None):
-        if "up" in args:
+        if "--no-start" in args:  # created while the others start, in the background
+            created.extend(args[args.index("--no-deps") + 1:])
+        elif "up" in args:
             events.append("up " + " ".join(args[args.index("--no-deps") + 1:]))
+        elif args[:2] == ["docker", "start"]:
+            assert created == ["runner"], "started before it was created"
+            events.append("start " + " ".join(args[2:]))
         elif args[:2] == ["docker", "inspect"]:
             out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "starting"}}) + "\n" for c in args[4:])
             return subprocess.CompletedProcess(args, 0, out, "")
@@ -212,7 +218,7 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
         "up api db",
         "probe c-api: /bin/sh -c probe api",
         "probe c-api: /bin/sh -c probe api",  # passes the second time: then, at once, its dependent
-        "up runner",
+        "start c-runner",
     ]
     # Docker still says `starting`: healthy only once its own check, run here, passes.
     assert compose.health_now(["db"]) == {"db": "starting"}
@@ -244,3 +250,87 @@ def test_status_runs_the_check_of_a_unit_docker_has_not_probed_yet(monkeypatch, 
     assert cli.main(["status", "dev"]) == code
     assert capsys.readouterr().out.splitlines()[-1] == said
     assert ran == [["maestro-dev-engine", "/bin/sh", "-c", "probe engine"]]
+
+
+def test_an_http_health_check_is_asked_from_here_on_the_published_port_or_the_container_address():
+    from maestro_deploy.local.probe import http_check, reachable_at
+
+    rendered = ["CMD-SHELL", "python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', timeout=3)\" || wget -q -O /dev/null http://127.0.0.1:8000/health"]
+    assert http_check(rendered) == (8000, "/health")
+    assert http_check(["CMD", "python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:9090/-/ready', timeout=3)"]) == (9090, "/-/ready")
+    # Not a GET of one loopback URL: run in the container, as Docker would.
+    assert http_check(["CMD", "pg_isready", "-U", "maestro"]) is None
+    assert http_check(["CMD", "python3", "/opt/reference/app.py", "healthcheck"]) is None
+    assert http_check(["CMD-SHELL", "wget -q http://127.0.0.1:1/a && wget -q http://127.0.0.1:2/b"]) is None
+    assert reachable_at({"ports": ["127.0.0.1:18000:8000"]}, 8000, "172.18.0.5") == "127.0.0.1:18000"
+    assert reachable_at({"ports": ["127.0.0.1:18000:8000"]}, 8080, "172.18.0.5") == "172.18.0.5:8080"
+    assert reachable_at({}, 8080, "") is None
+
+
+def test_an_http_probe_passes_below_400_fails_from_400_or_refused_and_cannot_say_when_unreachable(monkeypatch):
+    import http.server
+    import socket
+    import threading
+
+    from maestro_deploy.local import probe
+    from maestro_deploy.local.probe import http_passes
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/health" else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    where = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        assert http_passes(where, "/health") is True
+        assert http_passes(where, "/degraded") is False  # the engine's 503 with its database away
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+        assert http_passes(f"127.0.0.1:{port}", "/health") is False  # nothing listens yet
+        free.listen()  # it takes the connection and does not answer in time: not ready yet
+        monkeypatch.setattr(probe, "TIMEOUT_SECONDS", 0.2)
+        assert http_passes(f"127.0.0.1:{port}", "/health") is False
+    # Not reached at all (no route to its address, or no connection in time): asked in the container.
+    for unreachable in (OSError(113, "No route to host"), TimeoutError("timed out")):
+        monkeypatch.setattr(probe.urllib.request, "urlopen", lambda *a, err=unreachable, **k: (_ for _ in ()).throw(probe.urllib.error.URLError(err)))
+        assert http_passes("172.18.0.9:8080", "/health") is None
+
+
+def test_a_starting_unit_with_an_http_check_is_probed_over_http_and_not_with_docker_exec(tmp_path, monkeypatch):
+    hc = {"interval": "5s", "timeout": "3s", "retries": 3, "start_period": "60s"}
+    get = ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8000/health"]
+    services = {
+        "api": {"image": "ref", "container_name": "c-api", "ports": ["127.0.0.1:18000:8000"], "healthcheck": {**hc, "test": get}},
+        "hive": {"image": "ref", "container_name": "c-hive", "healthcheck": {**hc, "test": get}},
+        "db": {"image": "pg", "container_name": "c-db", "healthcheck": {**hc, "test": ["CMD", "pg_isready"]}},
+    }
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
+    ran, asked = [], []
+
+    def docker(args, check=True, env=None):
+        if args[:2] == ["docker", "exec"]:
+            ran.append(args[2])
+            return subprocess.CompletedProcess(args, 0, "", "")
+        networks = lambda c: json.dumps({"maestro-s": {"IPAddress": "172.18.0.9" if c == "c-hive" else "172.18.0.2"}})
+        out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "starting"}}) + f" {networks(c)}\n" for c in args[4:])
+        return subprocess.CompletedProcess(args, 0, out, "")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    monkeypatch.setattr(local_run.compose, "http_passes", lambda where, path: asked.append(where + path) or where.startswith("127."))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert Compose("s", tmp_path).health_now(["api", "hive", "db"]) == {"api": "healthy", "hive": "starting", "db": "healthy"}
+    assert sorted(asked) == ["127.0.0.1:18000/health", "172.18.0.9:8000/health"] and ran == ["c-db"]
+    # On a daemon elsewhere, neither its published ports nor its addresses are this machine's.
+    asked.clear(), ran.clear()
+    monkeypatch.setenv("DOCKER_HOST", "ssh://build-host")
+    assert Compose("s", tmp_path).health_now(["api", "hive", "db"]) == {"api": "healthy", "hive": "healthy", "db": "healthy"}
+    assert asked == [] and sorted(ran) == ["c-api", "c-db", "c-hive"]

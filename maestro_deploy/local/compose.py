@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
-from maestro_deploy.local.debian import VendoringError, vendor_debs
-from maestro_deploy.local.images import build_digest, image_label, vendor_wheels
+from maestro_deploy.local.images import build_digest, image_label
+from maestro_deploy.local.prefetch import vendor
+from maestro_deploy.local.probe import http_check, http_passes, is_local, reachable_at
 from maestro_deploy.local.status import passes_health_check
 
 # The label on an image this repo builds: the digest of what it was built from (images.build_digest).
@@ -19,9 +20,10 @@ DIGEST_LABEL = "maestro.build-digest"
 # How often a wait asks Docker again: each question is one `docker inspect` (tens of ms), and
 # a wait ends at most this long after what it waits for happened.
 POLL_SECONDS = 0.25
-# A unit's own health check, run here while Docker still says `starting`, costs a process in its
-# container and tens of ms of the daemon's CPU: each unit's at most this often, a few at a time,
-# so that on two cores the checks do not slow the starts they wait for.
+# A unit's own health check run in its container (`docker exec`) while Docker still says `starting`
+# costs a process there and about 0.1 s of CPU: each unit's at most this often, a few at a time,
+# so that on two cores the checks do not slow the starts they wait for. An HTTP check asked from
+# here (probe.py) costs milliseconds, and is asked at every poll.
 PROBE_SECONDS = 1.0
 PROBES_AT_ONCE = 2
 
@@ -56,11 +58,7 @@ class Compose:
 
     def _build(self, image: str, build: dict) -> str:
         context = Path(build["context"])
-        vendor_wheels(context)
-        try:
-            vendor_debs(context)
-        except VendoringError as err:
-            raise LocalRunError(str(err)) from None
+        vendor(context)
         dockerfile = context / (build.get("dockerfile") or "Dockerfile")
         args = build.get("args") or {}
         digest = build_digest(self.daemon, context, dockerfile, args)
@@ -76,56 +74,79 @@ class Compose:
 
     def up(self) -> None:
         """Every service started, each as soon as those it depends on are healthy: Compose would
-        wait for Docker's own probe, which Docker 20.10 first runs one interval after a start."""
+        wait for Docker's own probe, which Docker 20.10 first runs one interval after a start.
+        Those that wait are created (`up --no-start`) while the others start, so that starting
+        one is a `docker start`, not a second Compose run (about 1 s on two cores)."""
         specs = self.services()
         pending = {name: set(spec.get("depends_on") or ()) for name, spec in specs.items()}
         healthy: set[str] = set()
         deadline = time.monotonic() + 180
-        while pending:
-            ready = sorted(name for name, needs in pending.items() if needs <= healthy)
-            if ready:
-                self.daemon.run(self.base + ["up", "-d", "--remove-orphans", "--no-deps", *ready])
-                for name in ready:
-                    del pending[name]
-                continue
-            waited_for = set().union(*pending.values()) - healthy
-            states = self.health_now(waited_for, specs)
-            if "unhealthy" in states.values() or time.monotonic() > deadline:
-                late = ", ".join(f"{specs[n]['container_name']} ({s})" for n, s in sorted(states.items()) if s != "healthy")
-                raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
-            healthy |= {name for name, state in states.items() if state == "healthy"}
-            if not healthy >= waited_for:
-                time.sleep(POLL_SECONDS)
+        created: Optional[Future] = None
+        with ThreadPoolExecutor(max_workers=1) as background:
+            while pending:
+                ready = sorted(name for name, needs in pending.items() if needs <= healthy)
+                if ready:
+                    for name in ready:
+                        del pending[name]
+                    if created is None:
+                        self.daemon.run(self.base + ["up", "-d", "--remove-orphans", "--no-deps", *ready])
+                        created = background.submit(self._create, sorted(pending))
+                    else:
+                        created.result()
+                        self.daemon.run(["docker", "start", *(specs[name]["container_name"] for name in ready)])
+                    continue
+                waited_for = set().union(*pending.values()) - healthy
+                states = self.health_now(waited_for, specs)
+                if "unhealthy" in states.values() or time.monotonic() > deadline:
+                    late = ", ".join(f"{specs[n]['container_name']} ({s})" for n, s in sorted(states.items()) if s != "healthy")
+                    raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
+                healthy |= {name for name, state in states.items() if state == "healthy"}
+                if not healthy >= waited_for:
+                    time.sleep(POLL_SECONDS)
+
+    def _create(self, services: list[str]) -> None:
+        if services:
+            self.daemon.run(self.base + ["up", "--no-start", "--no-deps", *services])
 
     def health_now(self, services: Iterable[str], specs: Optional[dict[str, dict]] = None) -> dict[str, str]:
         """Service -> its health now: Docker's (healthy, unhealthy) or its container's state
-        (running, exited, missing); one still `starting` is healthy once its own health check,
-        run here (each at most every PROBE_SECONDS), passes: Docker would first run it one
-        interval after the start."""
+        (running, exited, missing); one still `starting` is healthy once its own health check
+        passes, asked here: Docker would first run it one interval after the start. An HTTP
+        check is asked from this machine at every poll (probe.py); any other runs in the
+        container, each at most every PROBE_SECONDS."""
         specs = specs or self.services()
         services = list(services)
-        states = container_states(self.daemon, [specs[s]["container_name"] for s in services])
-        found = {s: states[specs[s]["container_name"]] for s in services}
-        now = time.monotonic()
-        starting = [s for s, state in found.items() if state == "starting" and now - self._probed.get(s, -PROBE_SECONDS) >= PROBE_SECONDS]
-        self._probed.update({s: now for s in starting})
+        facts = container_facts(self.daemon, [specs[s]["container_name"] for s in services])
+        found = {s: facts[specs[s]["container_name"]][0] for s in services}
+        starting = [s for s, state in found.items() if state == "starting"]
         if starting:
             with ThreadPoolExecutor(max_workers=min(len(starting), PROBES_AT_ONCE)) as pool:
-                for service, passed in zip(starting, pool.map(lambda s: self._passes(specs[s]), starting)):
-                    if passed:
-                        found[service] = "healthy"
+                asked = [(s, pool.submit(self._passes, specs[s], facts[specs[s]["container_name"]][1])) for s in starting]
+                found.update({s: "healthy" for s, passed in asked if passed.result()})
         return found
 
-    def _passes(self, spec: dict) -> bool:
-        return passes_health_check(self.daemon, spec["container_name"], spec["healthcheck"]["test"])
+    def _passes(self, spec: dict, address: str) -> bool:
+        test = spec["healthcheck"]["test"]
+        check = http_check(test) if is_local(self.daemon) else None
+        where = check and reachable_at(spec, check[0], address)
+        if where:
+            passed = http_passes(where, check[1])
+            if passed is not None:
+                return passed
+        # Run in the container (not reachable from here, or not an HTTP check): at most every PROBE_SECONDS.
+        now = time.monotonic()
+        if now - self._probed.get(spec["container_name"], -PROBE_SECONDS) < PROBE_SECONDS:
+            return False
+        self._probed[spec["container_name"]] = now
+        return passes_health_check(self.daemon, spec["container_name"], test)
 
     def container_ids(self) -> dict[str, str]:
         """Service -> the id of its container: a re-run that changes nothing keeps every one."""
-        ids = {}
-        for service, spec in self.services().items():
-            found = self.daemon.run(["docker", "inspect", "-f", "{{.Id}}", spec["container_name"]], check=False)
-            ids[service] = found.stdout.strip() if found.returncode == 0 else ""
-        return ids
+        names = {spec["container_name"]: service for service, spec in self.services().items()}
+        # One `docker inspect` for them all (it prints those it finds, and fails for the rest).
+        found = self.daemon.run(["docker", "inspect", "-f", "{{.Name}} {{.Id}}", *names], check=False).stdout
+        ids = dict(line.lstrip("/").split(" ", 1) for line in found.splitlines() if " " in line)
+        return {service: ids.get(name, "") for name, service in names.items()}
 
     def wait_healthy(self, timeout: float = 180, progress: Optional[Callable[[str], None]] = None) -> None:
         """Until every service with a health check is healthy; a task may have ended by then.
@@ -169,12 +190,16 @@ class Compose:
         self.daemon.run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
 
 
-def container_states(daemon: Daemon, containers: list[str]) -> dict[str, str]:
-    """Container -> Docker's health of it, else its state, else "missing": one `docker inspect`."""
-    result = daemon.run(["docker", "inspect", "-f", "{{.Name}} {{json .State}}", *containers], check=False)
+def container_facts(daemon: Daemon, containers: list[str]) -> dict[str, tuple[str, str]]:
+    """Container -> (Docker's health of it, else its state, else "missing"; its address in its
+    first network, or ""): one `docker inspect` for them all."""
+    result = daemon.run(["docker", "inspect", "-f", "{{.Name}} {{json .State}} {{json .NetworkSettings.Networks}}", *containers], check=False)
     found = {}
+    decoder = json.JSONDecoder()
     for line in result.stdout.splitlines():
-        name, _, state = line.partition(" ")
-        state = json.loads(state)
-        found[name.lstrip("/")] = (state.get("Health") or {}).get("Status") or state.get("Status", "unknown")
-    return {c: found.get(c, "missing") for c in containers}
+        name, _, rest = line.partition(" ")
+        state, end = decoder.raw_decode(rest)
+        networks = json.loads(rest[end:].strip() or "null") or {}
+        address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), "")
+        found[name.lstrip("/")] = ((state.get("Health") or {}).get("Status") or state.get("Status", "unknown"), address)
+    return {c: found.get(c, ("missing", "")) for c in containers}
