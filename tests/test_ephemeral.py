@@ -15,6 +15,7 @@ from maestro_deploy import cli, ephemeral
 from maestro_deploy.ephemeral.drivers import JUNIT_BEGIN, JUNIT_END, PulumiDriver, junit_from_log
 from maestro_deploy.ephemeral import DriverError, EphemeralStack
 from maestro_deploy.config.errors import ConfigError
+from maestro_deploy.offline.compose import compose_export
 
 PASSING = '<testsuites tests="2" failures="0"><testsuite name="unit"><testcase classname="unit" name="a"/><testcase classname="unit" name="b"/></testsuite></testsuites>'
 FAILING = '<testsuites><testsuite name="unit"><testcase classname="unit" name="a"><failure message="answered 200"/></testcase></testsuite></testsuites>'
@@ -251,6 +252,21 @@ def test_ephemeral_stacks_protect_nothing_and_carry_their_labels(platform):
     labelled = [r for r in thrown.run.registered if r.type in ("kubernetes:core/v1:Namespace", "docker:index/network:Network")]
     assert "maestro.dev/expires" in str(labelled[0].inputs)
 
+
+
+def test_a_throwaway_docker_stack_keeps_its_data_in_memory_and_a_kept_one_on_disk():
+    config = {"maestro:platform": "docker", "maestro:components": {"engine": {}, "frontend": {}, "registry": {}, "quality-fabric": {}}}
+    thrown = {**config, "maestro:ephemeral": {"owner": "alice", "created": 1, "expires": 2}}
+    volume = "docker:index/volume:Volume"
+    kept = [r for r in render_env(config).run.registered if r.type == volume]
+    assert kept and not any("driverOpts" in r.inputs for r in kept)
+    data = {r.inputs["name"]: r.inputs.get("driverOpts") for r in render_env(thrown).run.registered if r.type == volume}
+    assert {n for n, opts in data.items() if opts == {"type": "tmpfs", "device": "tmpfs"}} == {n for n in data if "-data-" in n}
+    # The runner's reports outlive its container (read after it exits): on disk, like any kept volume.
+    assert [n for n in data if n.endswith("-reports")] and all(data[n] is None for n in data if n.endswith("-reports"))
+    # The Compose export, which the Docker driver runs, says the same.
+    exported = compose_export(render_env(thrown).run).compose["volumes"]
+    assert {n for n, v in exported.items() if v.get("driver_opts") == {"type": "tmpfs", "device": "tmpfs"}} == {n for n in data if "-data-" in n}
 
 # --- the CLI and the two real drivers ---
 

@@ -24,6 +24,7 @@ class DockerPlatform:
         exposure: DockerExposure,
         protect_data: bool = True,
         parent: Optional[pulumi.Resource] = None,
+        data_in_memory: bool = False,
         labels: Optional[dict[str, pulumi.Input[str]]] = None,
         observability: Optional[Observability] = None,
     ):
@@ -31,6 +32,7 @@ class DockerPlatform:
         self.observability = observability or Observability()
         self.exposure = exposure
         self.protect_data = protect_data
+        self.data_in_memory = data_in_memory  # a throwaway stack's data volumes on tmpfs
         self.units: list[ServiceUnit] = []
         self.labels = {"maestro.stack": stack, **(labels or {})}
         self._provider = provider
@@ -87,6 +89,7 @@ class DockerPlatform:
                 labels=self.labels,
                 after=self._called(unit),
                 protect_data=self.protect_data,
+                data_in_memory=self.data_in_memory,
             ),
             opts=pulumi.ResourceOptions(parent=parent, providers={"docker": self._provider}),
         )

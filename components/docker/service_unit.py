@@ -52,6 +52,10 @@ class DockerServiceUnitArgs:
     after: list[pulumi.Resource] = field(default_factory=list)  # containers that must be healthy first
     labels: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the stack's, on every resource
     protect_data: bool = True  # False only in throwaway stacks, whose teardown must be complete
+    # Data volumes in memory (tmpfs): for a throwaway stack, whose data dies with it anyway and
+    # whose database initialises its data directory several times faster there than on disk.
+    # Such a volume lives while a container mounts it: only for units that run to the end.
+    data_in_memory: bool = False
     host_network: bool = False  # in the host's network namespace instead (a task testing loopback URLs)
 
 
@@ -151,11 +155,13 @@ class DockerServiceUnit(pulumi.ComponentResource):
         return pulled.name
 
     def _volume(self, name: str, args: DockerServiceUnitArgs, labels: dict[str, str], keep: bool = True) -> docker.Volume:
+        in_memory = keep and args.data_in_memory
         keep = keep and args.protect_data
         return docker.Volume(
             name,
             name=f"{args.container_name}-{name.removeprefix(args.unit.name + '-')}",
             labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in labels.items()],
+            driver_opts={"type": "tmpfs", "device": "tmpfs"} if in_memory else None,
             # Data must survive `pulumi destroy` and a rename, except in throwaway stacks.
             opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
         )

@@ -70,7 +70,7 @@ def compose_export(run: Run) -> Export:
             for n in of_type(NETWORK)
         },
     }
-    volumes = {v.inputs["name"]: {"name": v.inputs["name"], "labels": labels_of(v)} for v in sorted(of_type(VOLUME), key=lambda v: v.name)}
+    volumes = {v.inputs["name"]: _volume(v) for v in sorted(of_type(VOLUME), key=lambda v: v.name)}
     used = {m.split(":", 1)[0] for s in services.values() for m in s.get("volumes", [])}
     volumes = {k: v for k, v in volumes.items() if k in used}
     volumes.update({name: {"name": name, "external": True} for name in sorted(export.existing)})
@@ -168,6 +168,13 @@ def _service(
     if after:
         service["depends_on"] = {s: {"condition": "service_healthy"} for s in after}
     return service
+
+
+def _volume(v: Registered) -> dict[str, Any]:
+    volume = {"name": v.inputs["name"], "labels": labels_of(v)}
+    if v.inputs.get("driverOpts"):  # a throwaway stack's, in memory
+        volume["driver_opts"] = v.inputs["driverOpts"]
+    return volume
 
 
 def _literal(value: Any) -> Any:
