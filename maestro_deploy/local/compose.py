@@ -26,6 +26,8 @@ POLL_SECONDS = 0.25
 # here (probe.py) costs milliseconds, and is asked at every poll.
 PROBE_SECONDS = 1.0
 PROBES_AT_ONCE = 2
+# How long a stack's units have to become healthy, from the start of `up` or of a wait.
+HEALTHY_WITHIN = 180
 
 
 @dataclass
@@ -80,7 +82,7 @@ class Compose:
         specs = self.services()
         pending = {name: set(spec.get("depends_on") or ()) for name, spec in specs.items()}
         healthy: set[str] = set()
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + HEALTHY_WITHIN
         created: Optional[Future] = None
         with ThreadPoolExecutor(max_workers=1) as background:
             while pending:
@@ -148,7 +150,7 @@ class Compose:
         ids = dict(line.lstrip("/").split(" ", 1) for line in found.splitlines() if " " in line)
         return {service: ids.get(name, "") for name, service in names.items()}
 
-    def wait_healthy(self, timeout: float = 180, progress: Optional[Callable[[str], None]] = None) -> None:
+    def wait_healthy(self, timeout: float = HEALTHY_WITHIN, progress: Optional[Callable[[str], None]] = None) -> None:
         """Until every service with a health check is healthy; a task may have ended by then.
         `progress` hears of each service once, as it becomes healthy."""
         checked = {
