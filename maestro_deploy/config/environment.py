@@ -97,6 +97,7 @@ def environments(
     version did not parse is left out: its default is not what the stack asked for; so is one whose
     callee is unknown (`unknown_callees`: its stack reference did not parse)."""
     catalog = load_catalog()
+
     def known(key: str) -> bool:
         given = (f"maestro:components.{key}.{field}" for field in ("version", "allow_incompatible"))
         return key not in unknown_callees and not any(path in unparsed for path in given)

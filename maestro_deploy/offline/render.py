@@ -115,4 +115,3 @@ def write_manifests(objects: list[dict[str, Any]], out: Path, namespace: str, wi
         return Written(list(files), sorted(secrets - users.secrets) if without_secrets else [])
     finally:
         owned.close()
-
