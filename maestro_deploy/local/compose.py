@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
 from maestro_deploy.local.images import build_digest, image_label
+from maestro_deploy.local.network import remove_network, still_in_use
 from maestro_deploy.local.prefetch import vendor
 from maestro_deploy.local.probe import http_check, http_passes, is_local, reachable_at
 from maestro_deploy.local.status import passes_health_check
@@ -42,9 +43,15 @@ class Compose:
         return [*compose_command(self.daemon), "-p", project(self.stack), "-f", str(self.directory / "compose.yaml")]
 
     def services(self) -> dict[str, dict]:
+        return self._export()["services"]
+
+    def networks(self) -> list[str]:
+        return [network["name"] for network in (self._export().get("networks") or {}).values()]
+
+    def _export(self) -> dict:
         import yaml
 
-        return yaml.safe_load((self.directory / "compose.yaml").read_text(encoding="utf-8"))["services"]
+        return yaml.safe_load((self.directory / "compose.yaml").read_text(encoding="utf-8"))
 
     def build_images(self, progress: Callable[[str], None]) -> None:
         """Build every image a service names a build for, once per image, with Docker's
@@ -188,8 +195,18 @@ class Compose:
         return self.daemon.run(self.base + ["logs", "--no-color", service], check=False).stdout
 
     def down(self, delete_data: bool) -> None:
-        """Remove containers and the network; named volumes (data) only when asked."""
-        self.daemon.run(self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else []))
+        """Remove containers and the networks; named volumes (data) only when asked. Compose
+        leaves a network that a container outside the stack holds (with a warning), and fails on
+        one Docker refuses to remove yet, with no retry: each is removed, or said, here
+        (network.py), then Compose is asked again for whatever its failure left."""
+        command = self.base + ["down", "--remove-orphans"] + (["--volumes"] if delete_data else [])
+        first = self.daemon.run(command, check=False)
+        if first.returncode != 0 and not still_in_use(first.stderr):
+            raise LocalRunError(f"`{' '.join(command)}` failed: {first.stderr.strip() or first.stdout.strip()}")
+        for network in self.networks():
+            remove_network(self.daemon, network)
+        if first.returncode != 0:
+            self.daemon.run(command)
 
 
 def container_facts(daemon: Daemon, containers: list[str]) -> dict[str, tuple[str, str]]:
