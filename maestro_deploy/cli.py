@@ -506,4 +506,6 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from maestro_deploy.entry import run
+
+    run()
