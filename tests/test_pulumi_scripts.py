@@ -88,10 +88,12 @@ def test_up_generates_an_owner_only_passphrase_once_and_pulumi_reads_it(project)
     assert pulumi_calls(calls)[0]["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(passphrase)
 
 
-def test_an_empty_passphrase_is_not_taken_and_a_given_one_is(project):
+def test_an_empty_passphrase_is_refused_and_a_given_one_is_taken(project):
+    """As the Pulumi driver does (maestro_deploy/pulumi_passphrase.py): an empty one would encrypt with nothing."""
     copy, run = project
-    _, calls = run("up", "staging", env={"PULUMI_CONFIG_PASSPHRASE": ""})
-    assert {c["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] for c in pulumi_calls(calls)} == {f"{copy}/.pulumi-state/passphrase"}
+    done, calls = run("up", "staging", env={"PULUMI_CONFIG_PASSPHRASE": ""})
+    assert done.returncode == 2 and "PULUMI_CONFIG_PASSPHRASE: is set but empty" in done.stderr, done.stderr
+    assert not pulumi_calls(calls) and not (copy / ".pulumi-state/passphrase").exists()
     _, calls = run("up", "staging", env={"PULUMI_CONFIG_PASSPHRASE_FILE": "/run/secrets/pulumi", "PULUMI_BACKEND_URL": "s3://team/state"})
     assert {(c["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"], c["env"]["PULUMI_BACKEND_URL"]) for c in pulumi_calls(calls)} == {("/run/secrets/pulumi", "s3://team/state")}
 

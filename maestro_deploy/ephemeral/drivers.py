@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -19,15 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import PREFIX, DriverError, EphemeralStack
 from maestro_deploy.local import Compose, Daemon, LocalRunError, leftovers
 from maestro_deploy.offline.mock_run import PROJECT
-from maestro_deploy.safety.files import read_private, write_private
+from maestro_deploy.pulumi_passphrase import PULUMI_STATE, passphrase_env
 
 LABEL = "maestro.dev/ephemeral"
-# The file backend's directory, and the passphrase's, as scripts/pulumi-env has them.
-PULUMI_STATE = Path(".pulumi-state")
 JUNIT_BEGIN, JUNIT_END = "::junit-xml-begin::", "::junit-xml-end::"
 RUNNER = "quality-fabric-runner"
 
@@ -227,25 +222,6 @@ class PulumiDriver:
                     )
                 )
         return found
-
-
-def passphrase_env() -> dict[str, str]:
-    """What the Pulumi CLI needs to encrypt the stack's secrets, as scripts/pulumi-env and
-    docs/pulumi.md give it: the caller's passphrase (or its file), else one generated once into
-    .pulumi-state/passphrase, readable by its owner alone. Never an empty one."""
-    phrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
-    if phrase == "":
-        # The CLI would take it over any file, and encrypt the secrets with nothing.
-        raise ConfigError([Problem("PULUMI_CONFIG_PASSPHRASE", "is set but empty; unset it (a passphrase is then generated into .pulumi-state/passphrase, owner-only) or set one")])
-    if phrase or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
-        return {}
-    key = str(PULUMI_STATE / "passphrase")
-    kept = read_private(PULUMI_STATE, "passphrase", key)
-    if not kept:
-        print(f"generated the stacks' passphrase in {key} (owner-only): keep a copy; without it no secret of these stacks can be read again", file=sys.stderr)
-    # Written again when kept, as scripts/pulumi-env's chmod does: owner-only whatever it was.
-    write_private(PULUMI_STATE, "passphrase", kept.decode() if kept else base64.b64encode(secrets.token_bytes(32)).decode() + "\n", key)
-    return {"PULUMI_CONFIG_PASSPHRASE_FILE": str((PULUMI_STATE / "passphrase").resolve())}
 
 
 def vars_of(options: Any) -> dict[str, Any]:

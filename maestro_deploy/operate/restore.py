@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.local import Daemon, LocalRunError, stack_status
+from maestro_deploy.local import POLL_SECONDS, Daemon, LocalRunError, stack_status
 from maestro_deploy.operate.backup import FORMAT, MANIFEST, MOUNT, PartFailed
 from maestro_deploy.safety.files import read_user_file
 from maestro_deploy.operate.parts import DATABASE, Part, Unit, readers_of, running_units
@@ -96,7 +96,7 @@ def wait_healthy(daemon: Daemon, stack: str, names: set[str], seconds: float = H
             return
         if time.monotonic() > deadline:
             raise PartFailed(f"not healthy {seconds:.0f} s after the restore: {', '.join(late)}; see maestro-deploy logs {stack} {late[0]}")
-        time.sleep(0.5)
+        time.sleep(POLL_SECONDS)
 
 
 def restore(stack: str, backup: Path, force: bool, daemon: Daemon, say: Callable[[str], None]) -> None:
