@@ -269,8 +269,6 @@ def backups_reach_their_source_only(objects: list[dict]) -> list[str]:
     return problems
 
 
-
-
 def _placed_beside_its_source(name: str, pod: dict, objects: list[dict]) -> list[str]:
     problems = []
     terms = pod["spec"].get("affinity", {}).get("podAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])

@@ -15,7 +15,6 @@ def stack_file(tmp_path, text):
     return path
 
 
-
 CASES = [
     (
         "unknown key",

@@ -24,7 +24,6 @@ def never_shown(path):
     return [m.group(1).decode() for m in re.finditer(rb"^# never-shown: (.*)$", path.read_bytes(), re.M)]
 
 
-
 def test_the_corpus_is_large_enough():
     assert len(FILES) >= 40
     assert all(expected(f) for f in FILES), [f.name for f in FILES if not expected(f)]

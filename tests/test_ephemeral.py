@@ -253,7 +253,6 @@ def test_ephemeral_stacks_protect_nothing_and_carry_their_labels(platform):
     assert "maestro.dev/expires" in str(labelled[0].inputs)
 
 
-
 def test_a_throwaway_docker_stack_keeps_its_data_in_memory_and_a_kept_one_on_disk():
     config = {"maestro:platform": "docker", "maestro:components": {"engine": {}, "frontend": {}, "registry": {}, "quality-fabric": {}}}
     thrown = {**config, "maestro:ephemeral": {"owner": "alice", "created": 1, "expires": 2}}

@@ -52,7 +52,6 @@ def outputs_file(tmp_path, outputs=OUTPUTS):
     return str(path)
 
 
-
 # --- stack references ---
 
 @pytest.mark.parametrize("platform", PLATFORMS)

@@ -36,7 +36,6 @@ from maestro_deploy.config.settings import OBSERVABILITY_PLATFORM, StackSettings
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 
 
-
 # A stack's name becomes part of container, network and volume names, a Compose project and a
 # Kubernetes label value: a DNS label fits all of them.
 STACK_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")

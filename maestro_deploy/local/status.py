@@ -19,7 +19,6 @@ def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
     return {kind: names for kind, names in found.items() if names}
 
 
-
 @dataclass
 class UnitStatus:
     product: str
