@@ -14,7 +14,7 @@ from typing import Any, Optional
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
 from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
-from maestro_deploy.local import LocalRunError
+from maestro_deploy.local import Daemon, LocalRunError
 from maestro_deploy.config.environment import load_stack_outputs
 from maestro_deploy.offline.running import STATE_DIR, run_loaded, write_compose
 from maestro_deploy.offline.stack import Loaded, check, load, on_platform, scaled_down
@@ -100,6 +100,7 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     # An upgrade: what runs now came from this export, which is kept to fall back on.
     daemon = daemon_of(loaded.settings)
     progress(f"on {daemon}")
+    _refuse_lost_passwords(name, Path(args.state), daemon)
     upgrade = (out / "compose.yaml").is_file() and bool(inspect_stack(name, daemon))
     if upgrade:
         previous.keep()
@@ -160,6 +161,24 @@ def print_urls(outputs: dict[str, Any], stack: str) -> None:
             print(f"  {key:16} {url}")
     if "registry_password" in outputs:
         print(f"  registry login   maestro-deploy outputs {stack} --show-secrets (registry_username, registry_password)")
+
+
+def _refuse_lost_passwords(stack: str, state: Path, daemon: Daemon) -> None:
+    """No new passwords for a database that kept its data: it would refuse them, and the engine
+    would answer 503 with nothing to say why. Said before anything is rendered or started."""
+    from maestro_deploy.local import database_volumes
+    from maestro_deploy.offline.compose import STATE_KEY, load_generated
+
+    if load_generated(state, stack):
+        return
+    held = database_volumes(stack, daemon)
+    if held:
+        raise ConfigError([Problem(
+            STATE_KEY,
+            f"{state / f'{stack}.generated.json'} is missing, yet {', '.join(held)} holds a database initialised with the "
+            f"password generated into it, which a new one cannot replace: put that file back (or point --state at it), "
+            f"or remove the data first (maestro-deploy compose down {stack} --delete-data)",
+        )])
 
 
 def cmd_compose_down(args: argparse.Namespace) -> int:

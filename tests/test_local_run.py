@@ -334,3 +334,18 @@ def test_a_starting_unit_with_an_http_check_is_probed_over_http_and_not_with_doc
     monkeypatch.setenv("DOCKER_HOST", "ssh://build-host")
     assert Compose("s", tmp_path).health_now(["api", "hive", "db"]) == {"api": "healthy", "hive": "healthy", "db": "healthy"}
     assert asked == [] and sorted(ran) == ["c-api", "c-db", "c-hive"]
+
+
+@pytest.mark.parametrize("health, said", [
+    ({"Status": "unhealthy", "Log": [{"Output": "old"}, {"Output": '{"status": "degraded",\n "database": "refused"}\n'}]},
+     '{"status": "degraded", "database": "refused"}'),
+    ({"Status": "unhealthy", "Log": [{"Output": "x" * 1000}]}, "x" * 297 + "..."),
+    (None, ""),  # no health check
+])
+def test_what_a_health_check_said_last_is_one_short_line(monkeypatch, health, said):
+    def docker(args, check=True, env=None):
+        assert args[:4] == ["docker", "inspect", "-f", "{{json .State.Health}}"], args
+        return subprocess.CompletedProcess(args, 0, json.dumps(health) + "\n", "")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    assert local_run.status.health_said(local_run.Daemon(), "c") == said

@@ -12,4 +12,4 @@ from maestro_deploy.local.compose import POLL_SECONDS, Compose
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, daemon_of, project
 from maestro_deploy.local.images import VENDOR_LOCK, vendor_wheels
 from maestro_deploy.local.progress import Progress
-from maestro_deploy.local.status import UnitStatus, inspect_stack, leftovers, stack_status
+from maestro_deploy.local.status import UnitStatus, database_volumes, inspect_stack, leftovers, stack_status

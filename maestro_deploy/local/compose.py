@@ -14,7 +14,7 @@ from maestro_deploy.local.images import build_digest, image_label
 from maestro_deploy.local.network import remove_network, still_in_use
 from maestro_deploy.local.prefetch import vendor
 from maestro_deploy.local.probe import http_check, http_passes, is_local, reachable_at
-from maestro_deploy.local.status import passes_health_check
+from maestro_deploy.local.status import health_said, passes_health_check
 
 # The label on an image this repo builds: the digest of what it was built from (images.build_digest).
 DIGEST_LABEL = "maestro.build-digest"
@@ -107,11 +107,19 @@ class Compose:
                 waited_for = set().union(*pending.values()) - healthy
                 states = self.health_now(waited_for, specs)
                 if "unhealthy" in states.values() or time.monotonic() > deadline:
-                    late = ", ".join(f"{specs[n]['container_name']} ({s})" for n, s in sorted(states.items()) if s != "healthy")
+                    late = ", ".join(self._why(specs[n]["container_name"], s) for n, s in sorted(states.items()) if s != "healthy")
                     raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
                 healthy |= {name for name, state in states.items() if state == "healthy"}
                 if not healthy >= waited_for:
                     time.sleep(POLL_SECONDS)
+
+    def health_said(self, service: str) -> str:
+        """What the service's health check said the last time Docker ran it (status.health_said)."""
+        return health_said(self.daemon, self.services()[service]["container_name"])
+
+    def _why(self, container: str, state: str) -> str:
+        said = health_said(self.daemon, container) if state == "unhealthy" else ""
+        return f"{container} ({state}" + (f"; its health check said: {said})" if said else ")")
 
     def _create(self, services: list[str]) -> None:
         if services:

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from maestro_deploy.local.daemon import Daemon, project
 
 
+# Of a health check's last output, in an error: enough for a status line and its reason.
+HEALTH_SAID_CHARS = 300
+
+
 def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
     """Containers, networks and volumes labelled with the stack: empty after a full teardown."""
     label = f"label=maestro.stack={stack}"
@@ -17,6 +21,22 @@ def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
         "volumes": daemon.run(["docker", "volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.split(),
     }
     return {kind: names for kind, names in found.items() if names}
+
+
+def health_said(daemon: Daemon, container: str) -> str:
+    """What the container's health check said the last time Docker ran it (an engine's 503 says
+    why: its database refused it, say), on one line and short; "" when it has not run."""
+    found = daemon.run(["docker", "inspect", "-f", "{{json .State.Health}}", container], check=False).stdout.strip()
+    log = (json.loads(found).get("Log") or []) if found.startswith("{") else []  # "null": no health check
+    said = " ".join(str(log[-1].get("Output", "")).split()) if log else ""
+    return said if len(said) <= HEALTH_SAID_CHARS else said[: HEALTH_SAID_CHARS - 3] + "..."
+
+
+def database_volumes(stack: str, daemon: Daemon = Daemon()) -> list[str]:
+    """The data volumes of the stack's bundled databases: each was initialised with the password
+    generated for it, and refuses any other."""
+    filters = ["--filter", f"label=maestro.stack={stack}", "--filter", "label=maestro.component=database"]
+    return daemon.run(["docker", "volume", "ls", *filters, "--format", "{{.Name}}"]).stdout.split()
 
 
 @dataclass

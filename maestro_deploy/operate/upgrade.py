@@ -36,9 +36,10 @@ def health_deadline(service: dict) -> float:
 
 
 class NeverHealthy(LocalRunError):
-    def __init__(self, unit: str, container: str, state: str, waited: float, log: str):
+    def __init__(self, unit: str, container: str, state: str, waited: float, log: str, said: str = ""):
         tail = "\n".join(log.rstrip("\n").splitlines()[-LOG_LINES:])
-        super().__init__(f"{unit} ({container}) did not become healthy within {waited:.0f} s ({state}); its last log lines:\n{tail}")
+        check = f"; its health check said: {said}" if said else ""
+        super().__init__(f"{unit} ({container}) did not become healthy within {waited:.0f} s ({state}{check}); its last log lines:\n{tail}")
         self.unit = unit
 
 
@@ -91,7 +92,8 @@ def wait_for(
                 if progress:
                     progress(f"{service} healthy")
             elif state == "unhealthy" or time.monotonic() - started > deadline:
-                raise NeverHealthy(service, specs[service]["container_name"], state, time.monotonic() - started, compose.logs(service))
+                said = compose.health_said(service) if state == "unhealthy" else ""
+                raise NeverHealthy(service, specs[service]["container_name"], state, time.monotonic() - started, compose.logs(service), said)
         if waiting:
             time.sleep(POLL_SECONDS)
 
