@@ -273,12 +273,13 @@ def test_an_http_probe_passes_below_400_fails_from_400_or_refused_and_cannot_say
     import threading
 
     from maestro_deploy.local import probe
-    from maestro_deploy.local.probe import http_passes
+    from maestro_deploy.local.probe import http_answer, http_passes
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200 if self.path == "/health" else 503)
             self.end_headers()
+            self.wfile.write(b'{"status": "degraded",\n  "database": "refused"}' if self.path != "/health" else b"ok")
 
         def log_message(self, *args):
             pass
@@ -289,6 +290,9 @@ def test_an_http_probe_passes_below_400_fails_from_400_or_refused_and_cannot_say
     try:
         assert http_passes(where, "/health") is True
         assert http_passes(where, "/degraded") is False  # the engine's 503 with its database away
+        # Why, for an error: the status and the body on one line.
+        assert http_answer(where, "/degraded") == '503: {"status": "degraded", "database": "refused"}'
+        assert http_answer(where, "/health") == "200: ok"
     finally:
         server.shutdown()
         server.server_close()
@@ -337,15 +341,55 @@ def test_a_starting_unit_with_an_http_check_is_probed_over_http_and_not_with_doc
 
 
 @pytest.mark.parametrize("health, said", [
-    ({"Status": "unhealthy", "Log": [{"Output": "old"}, {"Output": '{"status": "degraded",\n "database": "refused"}\n'}]},
-     '{"status": "degraded", "database": "refused"}'),
+    ({"Status": "unhealthy", "Log": [{"Output": "old"}, {"Output": "Traceback ...\n  File x\nurllib.error.HTTPError: HTTP Error 503\n\n"}]},
+     "urllib.error.HTTPError: HTTP Error 503"),
     ({"Status": "unhealthy", "Log": [{"Output": "x" * 1000}]}, "x" * 297 + "..."),
     (None, ""),  # no health check
 ])
-def test_what_a_health_check_said_last_is_one_short_line(monkeypatch, health, said):
+def test_what_a_health_check_printed_last_is_its_last_line_short(monkeypatch, health, said):
     def docker(args, check=True, env=None):
         assert args[:4] == ["docker", "inspect", "-f", "{{json .State.Health}}"], args
         return subprocess.CompletedProcess(args, 0, json.dumps(health) + "\n", "")
 
     monkeypatch.setattr(local_run.daemon, "_run", docker)
     assert local_run.status.health_said(local_run.Daemon(), "c") == said
+
+
+def test_an_unhealthy_unit_is_said_in_its_own_words_its_http_answer_first(tmp_path, monkeypatch):
+    import http.server
+    import threading
+
+    class Engine(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.end_headers()
+            self.wfile.write(b'{"status": "degraded", "database": "refused: password authentication failed"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Engine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    probe = "python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', timeout=3)\""
+    services = {
+        "engine": {"container_name": "c-engine", "ports": [f"127.0.0.1:{server.server_address[1]}:8000"],
+                   "healthcheck": {"test": ["CMD-SHELL", probe]}},
+        "engine-db": {"container_name": "c-db", "healthcheck": {"test": ["CMD", "pg_isready"]}},
+    }
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
+
+    def docker(args, check=True, env=None):
+        if "{{json .State.Health}}" in args:
+            return subprocess.CompletedProcess(args, 0, json.dumps({"Log": [{"Output": "no response\n"}]}), "")
+        out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "unhealthy"}}) + " {}\n" for c in args[4:])
+        return subprocess.CompletedProcess(args, 0, out, "")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    compose = Compose("s", tmp_path)
+    try:
+        assert compose.health_said("engine") == 'GET /health answered 503: {"status": "degraded", "database": "refused: password authentication failed"}'
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert compose.health_said("engine-db") == "its health check said: no response"  # not an HTTP check: Docker's log

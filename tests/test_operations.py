@@ -240,7 +240,7 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
             return "".join(f"line {i}\n" for i in range(50))
 
         def health_said(self, service):
-            return {"engine": '{"status": "degraded", "database": "refused: password authentication failed"}'}[service]
+            return {"engine": 'GET /health answered 503: {"status": "degraded", "database": "refused: password authentication failed"}'}[service]
 
         def health_now(self, services, specs):
             return {s: states[specs[s]["container_name"]] for s in services}
@@ -251,7 +251,7 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
     message = str(raised.value)
     assert raised.value.unit == "engine" and message.startswith("engine (maestro-dev-engine) did not become healthy")
     # Why, in the unit's own words: its health check's last answer.
-    assert '(unhealthy; its health check said: {"status": "degraded", "database": "refused: password authentication failed"})' in message
+    assert '(unhealthy; GET /health answered 503: {"status": "degraded", "database": "refused: password authentication failed"})' in message
     assert message.endswith("\n".join(f"line {i}" for i in range(30, 50))) and "line 29\n" not in message
     upgrade.wait_for(Fake(), ["hive"])  # only the replaced units are waited for
 

@@ -13,7 +13,7 @@ from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, 
 from maestro_deploy.local.images import build_digest, image_label
 from maestro_deploy.local.network import remove_network, still_in_use
 from maestro_deploy.local.prefetch import vendor
-from maestro_deploy.local.probe import http_check, http_passes, is_local, reachable_at
+from maestro_deploy.local.probe import http_answer, http_check, http_passes, is_local, reachable_at
 from maestro_deploy.local.status import health_said, passes_health_check
 
 # The label on an image this repo builds: the digest of what it was built from (images.build_digest).
@@ -107,19 +107,31 @@ class Compose:
                 waited_for = set().union(*pending.values()) - healthy
                 states = self.health_now(waited_for, specs)
                 if "unhealthy" in states.values() or time.monotonic() > deadline:
-                    late = ", ".join(self._why(specs[n]["container_name"], s) for n, s in sorted(states.items()) if s != "healthy")
+                    late = ", ".join(self._why(n, s, specs) for n, s in sorted(states.items()) if s != "healthy")
                     raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
                 healthy |= {name for name, state in states.items() if state == "healthy"}
                 if not healthy >= waited_for:
                     time.sleep(POLL_SECONDS)
 
-    def health_said(self, service: str) -> str:
-        """What the service's health check said the last time Docker ran it (status.health_said)."""
-        return health_said(self.daemon, self.services()[service]["container_name"])
+    def health_said(self, service: str, specs: Optional[dict[str, dict]] = None) -> str:
+        """Why the service fails its health check, in its own words: what its HTTP check's URL
+        answers now, asked from here (the engine's 503 names its database's refusal), else the
+        last line its check printed the last time Docker ran it; "" when neither says anything."""
+        spec = (specs or self.services())[service]
+        test = (spec.get("healthcheck") or {}).get("test") or []
+        check = http_check(test) if test and is_local(self.daemon) else None
+        if check:
+            address = container_facts(self.daemon, [spec["container_name"]])[spec["container_name"]][1]
+            where = reachable_at(spec, check[0], address)
+            answer = where and http_answer(where, check[1])
+            if answer:
+                return f"GET {check[1]} answered {answer}"
+        said = health_said(self.daemon, spec["container_name"])
+        return f"its health check said: {said}" if said else ""
 
-    def _why(self, container: str, state: str) -> str:
-        said = health_said(self.daemon, container) if state == "unhealthy" else ""
-        return f"{container} ({state}" + (f"; its health check said: {said})" if said else ")")
+    def _why(self, service: str, state: str, specs: dict[str, dict]) -> str:
+        said = self.health_said(service, specs) if state == "unhealthy" else ""
+        return f"{specs[service]['container_name']} ({state}" + (f"; {said})" if said else ")")
 
     def _create(self, services: list[str]) -> None:
         if services:

@@ -22,6 +22,8 @@ _LOOPBACK_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost):(\d+)(/[^'\"\s)
 _GETTERS = ("urlopen", "wget", "curl")
 # A probe waits at most this long: one that does not answer in time is asked again next poll.
 TIMEOUT_SECONDS = 1.0
+# Of an answer's body, in an error: a health endpoint's says its status in a line.
+ANSWER_BYTES = 300
 
 
 def http_check(test: list[str]) -> Optional[tuple[int, str]]:
@@ -70,3 +72,17 @@ def http_passes(where: str, path: str) -> Optional[bool]:
         return False
     except OSError:
         return None
+
+
+def http_answer(where: str, path: str) -> Optional[str]:
+    """What GET http://where/path answers now, as `503: <its body>` on one line (the body says
+    why a unit is not healthy: the engine's names its database's refusal); None when it could
+    not be asked."""
+    try:
+        with urllib.request.urlopen(f"http://{where}{path}", timeout=TIMEOUT_SECONDS) as reply:
+            status, body = reply.status, reply.read(ANSWER_BYTES)
+    except urllib.error.HTTPError as err:
+        status, body = err.code, err.read(ANSWER_BYTES)
+    except OSError:
+        return None
+    return f"{status}: {' '.join(body.decode(errors='replace').split())}"

@@ -24,11 +24,12 @@ def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
 
 
 def health_said(daemon: Daemon, container: str) -> str:
-    """What the container's health check said the last time Docker ran it (an engine's 503 says
-    why: its database refused it, say), on one line and short; "" when it has not run."""
+    """The last line of what the container's health check printed the last time Docker ran it
+    (a traceback's is its error), short; "" when it has not run."""
     found = daemon.run(["docker", "inspect", "-f", "{{json .State.Health}}", container], check=False).stdout.strip()
     log = (json.loads(found).get("Log") or []) if found.startswith("{") else []  # "null": no health check
-    said = " ".join(str(log[-1].get("Output", "")).split()) if log else ""
+    lines = [line.strip() for line in str(log[-1].get("Output", "")).splitlines() if line.strip()] if log else []
+    said = lines[-1] if lines else ""
     return said if len(said) <= HEALTH_SAID_CHARS else said[: HEALTH_SAID_CHARS - 3] + "..."
 
 

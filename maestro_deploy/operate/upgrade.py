@@ -38,7 +38,7 @@ def health_deadline(service: dict) -> float:
 class NeverHealthy(LocalRunError):
     def __init__(self, unit: str, container: str, state: str, waited: float, log: str, said: str = ""):
         tail = "\n".join(log.rstrip("\n").splitlines()[-LOG_LINES:])
-        check = f"; its health check said: {said}" if said else ""
+        check = f"; {said}" if said else ""
         super().__init__(f"{unit} ({container}) did not become healthy within {waited:.0f} s ({state}{check}); its last log lines:\n{tail}")
         self.unit = unit
 
