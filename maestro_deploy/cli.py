@@ -97,10 +97,10 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     name = loaded.name
     out = Path(args.out or f"out/{name}-compose")
     previous = Previous(out)
-    # An upgrade: what runs now came from this export, which is kept to fall back on.
     daemon = daemon_of(loaded.settings)
     progress(f"on {daemon}")
     _refuse_lost_passwords(name, Path(args.state), daemon)
+    # An upgrade: what runs now came from this export, which is kept to fall back on.
     upgrade = (out / "compose.yaml").is_file() and bool(inspect_stack(name, daemon))
     if upgrade:
         previous.keep()

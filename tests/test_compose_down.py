@@ -17,15 +17,19 @@ REFUSED = "Error response from daemon: error while removing network: network mae
 class FakeDocker:
     """Compose's `down` and the `docker network` and `docker ps` calls the removal makes."""
 
-    def __init__(self, refusals: int, attached: dict[str, dict], existing: tuple[str, ...] = ()):
+    def __init__(self, refusals: int, attached: dict[str, dict], existing: tuple[str, ...] = (), answers: dict | None = None):
         self.refusals = refusals  # how many removals Docker refuses before it counts no endpoint
         self.attached = dict(attached)
         self.existing = existing
+        self.answers = answers or {}  # a command's first words -> (exit code, stdout, stderr), whatever the state
         self.calls: list[list[str]] = []
         self.network = True
 
     def __call__(self, args, check=True, env=None):
         self.calls.append(args)
+        for words, (code, out, err) in self.answers.items():
+            if tuple(args[: len(words)]) == words:
+                return subprocess.CompletedProcess(args, code, out, err)
         if "down" in args and self.attached:  # Compose (2.18 on) leaves a network it sees in use, with a warning
             return self._done(args, 0, " ! Network maestro-s  Resource is still in use", check)
         if "down" in args or args[:3] == ["docker", "network", "rm"]:
@@ -125,3 +129,18 @@ def test_any_other_failure_of_compose_down_is_its_own_error_and_touches_no_netwo
     with pytest.raises(LocalRunError, match="Cannot connect to the Docker daemon"):
         compose(docker).down(delete_data=True)
     assert not docker.said("network")
+
+
+def test_an_endpoint_docker_will_not_disconnect_is_said_with_docker_s_words(compose, monkeypatch):
+    monkeypatch.setattr(local_run.network, "RELEASED_WITHIN", 0.05)
+    not_found = "Error response from daemon: endpoint maestro-s-engine not found"
+    docker = FakeDocker(refusals=0, attached={"ep-4f1c": {"Name": "maestro-s-engine"}},
+                        answers={("docker", "network", "disconnect"): (1, "", not_found)})
+    with pytest.raises(LocalRunError, match=f"could not be disconnected: maestro-s-engine: {not_found}"):
+        compose(docker).down(delete_data=True)
+
+
+def test_two_networks_of_one_name_are_said_not_a_traceback(compose):
+    docker = FakeDocker(refusals=1, attached={}, answers={("docker", "network", "inspect"): (0, "{}\n{}\n", "")})
+    with pytest.raises(LocalRunError, match="more than one network is named maestro-s"):
+        compose(docker).down(delete_data=True)

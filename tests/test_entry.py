@@ -33,7 +33,11 @@ def test_output_exit_functions_and_the_exit_code_survive_the_early_exit(tmp_path
 
 
 def test_the_installed_command_exits_with_main_s_code_and_says_why(tmp_path):
+    from importlib.metadata import entry_points
+
+    assert entry_points(group="console_scripts")["maestro-deploy"].value == "maestro_deploy.entry:run"
     command = str(ROOT / ".venv/bin/maestro-deploy")
+    assert "from maestro_deploy.entry import run" in (ROOT / ".venv/bin/maestro-deploy").read_text()
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config:\n  maestro:platform: podman\n")
     result = subprocess.run([command, "check", str(bad)], capture_output=True, text=True, cwd=ROOT)

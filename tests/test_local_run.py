@@ -352,7 +352,7 @@ def test_what_a_health_check_printed_last_is_its_last_line_short(monkeypatch, he
         return subprocess.CompletedProcess(args, 0, json.dumps(health) + "\n", "")
 
     monkeypatch.setattr(local_run.daemon, "_run", docker)
-    assert local_run.status.health_said(local_run.Daemon(), "c") == said
+    assert local_run.status.last_check_output(local_run.Daemon(), "c") == said
 
 
 def test_an_unhealthy_unit_is_said_in_its_own_words_its_http_answer_first(tmp_path, monkeypatch):
@@ -393,3 +393,23 @@ def test_an_unhealthy_unit_is_said_in_its_own_words_its_http_answer_first(tmp_pa
         server.shutdown()
         server.server_close()
     assert compose.health_said("engine-db") == "its health check said: no response"  # not an HTTP check: Docker's log
+
+
+def test_up_names_a_dependency_that_turned_unhealthy_with_what_its_check_said(tmp_path, monkeypatch):
+    services = {
+        "api": {"image": "ref", "container_name": "c-api", "healthcheck": {"test": ["CMD-SHELL", "probe api"]}, "restart": "unless-stopped"},
+        "runner": {"image": "ref", "container_name": "c-runner", "depends_on": {"api": {"condition": "service_healthy"}}, "restart": "no"},
+    }
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
+
+    def docker(args, check=True, env=None):
+        if "{{json .State.Health}}" in args:
+            return subprocess.CompletedProcess(args, 0, json.dumps({"Log": [{"Output": "api: database refused\n"}]}), "")
+        if args[:2] == ["docker", "inspect"]:
+            out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "unhealthy"}}) + "\n" for c in args[4:])
+            return subprocess.CompletedProcess(args, 0, out, "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    with pytest.raises(local_run.LocalRunError, match=r"runner not started: not healthy: c-api \(unhealthy; its health check said: api: database refused\)"):
+        Compose("s", tmp_path).up()

@@ -49,3 +49,18 @@ def test_the_kept_passwords_or_no_kept_database_let_it_through(docker, tmp_path,
     assert docker == []
     cli._refuse_lost_passwords("staging", tmp_path / "empty", local_run.Daemon())  # no database kept its data
     assert [c[:3] for c in docker] == [["docker", "volume", "ls"]]
+
+
+def test_a_generated_password_quoted_in_a_message_is_masked(tmp_path, capsys):
+    """A unit's health answer or a Docker error may quote a connection error: the passwords this
+    tool generated are secrets like the config's, redacted from every printed line."""
+    from maestro_deploy.offline.compose import load_generated, save_generated
+    from maestro_deploy.safety.redaction import redacted_output
+
+    password = "Xq7generated0password0value0123"
+    save_generated(tmp_path, "dev", {"engine-db-password": password})
+    with redacted_output():
+        load_generated(tmp_path, "dev")  # what compose up reads before it waits for health
+        print(f'error: engine (unhealthy; GET /health answered 503: {{"database": "refused: dbname=maestro password={password}"}})')
+    printed = capsys.readouterr().out
+    assert password not in printed and "refused: dbname=maestro password=" in printed

@@ -14,7 +14,7 @@ from maestro_deploy.local.images import build_digest, image_label
 from maestro_deploy.local.network import remove_network, still_in_use
 from maestro_deploy.local.prefetch import vendor
 from maestro_deploy.local.probe import http_answer, http_check, http_passes, is_local, reachable_at
-from maestro_deploy.local.status import health_said, passes_health_check
+from maestro_deploy.local.status import last_check_output, passes_health_check
 
 # The label on an image this repo builds: the digest of what it was built from (images.build_digest).
 DIGEST_LABEL = "maestro.build-digest"
@@ -126,7 +126,7 @@ class Compose:
             answer = where and http_answer(where, check[1])
             if answer:
                 return f"GET {check[1]} answered {answer}"
-        said = health_said(self.daemon, spec["container_name"])
+        said = last_check_output(self.daemon, spec["container_name"])
         return f"its health check said: {said}" if said else ""
 
     def _why(self, service: str, state: str, specs: dict[str, dict]) -> str:
@@ -197,7 +197,7 @@ class Compose:
             if len(told) == len(checked):
                 return
             if time.monotonic() > deadline:
-                late = ", ".join(f"{checked[n]} ({s})" for n, s in states.items() if s != "healthy")
+                late = ", ".join(self._why(n, s, specs) for n, s in states.items() if s != "healthy")
                 raise LocalRunError(f"not healthy after {timeout:.0f} s: {late}; see `docker logs <name>`")
             time.sleep(POLL_SECONDS)
 

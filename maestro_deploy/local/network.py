@@ -38,14 +38,19 @@ def remove_network(daemon: Daemon, network: str) -> None:
                 f"network {network} kept: {', '.join(foreign)}, not part of this stack, is attached to it; "
                 f"`docker network disconnect {network} {foreign[0]}`, then down again"
             )
-        for name in sorted(attached):
-            daemon.run(["docker", "network", "disconnect", "--force", network, name], check=False)
+        refused = [
+            f"{name}: {done.stderr.strip()}"
+            for name in sorted(attached)
+            if (done := daemon.run(["docker", "network", "disconnect", "--force", network, name], check=False)).returncode != 0
+        ]
         removal = daemon.run(["docker", "network", "rm", network], check=False)
         if removal.returncode == 0 or _absent(network, removal.stderr):
             return
         if not still_in_use(removal.stderr):
             raise LocalRunError(f"`docker network rm {network}` failed: {removal.stderr.strip()}")
         if time.monotonic() > deadline:
+            if refused:
+                raise LocalRunError(f"network {network} kept: an endpoint whose container is gone could not be disconnected: {'; '.join(refused)}")
             raise LocalRunError(
                 f"network {network} kept: Docker still counts an endpoint on it {RELEASED_WITHIN:.0f} s after its last "
                 "container was removed, and lists none (moby/moby#43286, Docker 20.10); the stack's containers "
@@ -62,7 +67,10 @@ def _attached(daemon: Daemon, network: str) -> dict[str, bool] | None:
         if _absent(network, inspected.stderr):
             return None
         raise LocalRunError(f"`docker network inspect {network}` failed: {inspected.stderr.strip()}")
-    endpoints = json.loads(inspected.stdout or "null") or {}
+    try:
+        endpoints = json.loads(inspected.stdout or "null") or {}
+    except ValueError:  # two networks of that name (a race of Compose's on Docker 20.10): one JSON each
+        raise LocalRunError(f"more than one network is named {network}: `docker network ls --filter name={network}`, remove the empty ones") from None
     existing = set(daemon.run(["docker", "ps", "-a", "-q", "--no-trunc"]).stdout.split())
     return {endpoint.get("Name") or container: container in existing for container, endpoint in endpoints.items()}
 

@@ -9,6 +9,7 @@ says the same thing for a few milliseconds: a status below 400 passes, as urlope
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import urllib.error
@@ -22,8 +23,9 @@ _LOOPBACK_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost):(\d+)(/[^'\"\s)
 _GETTERS = ("urlopen", "wget", "curl")
 # A probe waits at most this long: one that does not answer in time is asked again next poll.
 TIMEOUT_SECONDS = 1.0
-# Of an answer's body, in an error: a health endpoint's says its status in a line.
-ANSWER_BYTES = 300
+# Of what a unit says of its health in an error (an HTTP answer's body, its check's last line):
+# enough for its reason.
+SAID_AT_MOST = 300
 
 
 def http_check(test: list[str]) -> Optional[tuple[int, str]]:
@@ -68,7 +70,7 @@ def http_passes(where: str, path: str) -> Optional[bool]:
         return False
     except urllib.error.URLError as err:  # while connecting and sending
         return False if isinstance(err.reason, ConnectionError) else None
-    except (ConnectionError, TimeoutError):  # while waiting for the answer
+    except (ConnectionError, TimeoutError, http.client.HTTPException):  # while waiting for the answer, or a garbled one
         return False
     except OSError:
         return None
@@ -80,9 +82,9 @@ def http_answer(where: str, path: str) -> Optional[str]:
     not be asked."""
     try:
         with urllib.request.urlopen(f"http://{where}{path}", timeout=TIMEOUT_SECONDS) as reply:
-            status, body = reply.status, reply.read(ANSWER_BYTES)
+            status, body = reply.status, reply.read(SAID_AT_MOST)
     except urllib.error.HTTPError as err:
-        status, body = err.code, err.read(ANSWER_BYTES)
-    except OSError:
+        status, body = err.code, err.read(SAID_AT_MOST)
+    except (OSError, http.client.HTTPException):
         return None
     return f"{status}: {' '.join(body.decode(errors='replace').split())}"

@@ -6,10 +6,7 @@ import json
 from dataclasses import dataclass
 
 from maestro_deploy.local.daemon import Daemon, project
-
-
-# Of a health check's last output, in an error: enough for a status line and its reason.
-HEALTH_SAID_CHARS = 300
+from maestro_deploy.local.probe import SAID_AT_MOST
 
 
 def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
@@ -23,14 +20,14 @@ def leftovers(stack: str, daemon: Daemon = Daemon()) -> dict[str, list[str]]:
     return {kind: names for kind, names in found.items() if names}
 
 
-def health_said(daemon: Daemon, container: str) -> str:
+def last_check_output(daemon: Daemon, container: str) -> str:
     """The last line of what the container's health check printed the last time Docker ran it
     (a traceback's is its error), short; "" when it has not run."""
     found = daemon.run(["docker", "inspect", "-f", "{{json .State.Health}}", container], check=False).stdout.strip()
     log = (json.loads(found).get("Log") or []) if found.startswith("{") else []  # "null": no health check
     lines = [line.strip() for line in str(log[-1].get("Output", "")).splitlines() if line.strip()] if log else []
     said = lines[-1] if lines else ""
-    return said if len(said) <= HEALTH_SAID_CHARS else said[: HEALTH_SAID_CHARS - 3] + "..."
+    return said if len(said) <= SAID_AT_MOST else said[: SAID_AT_MOST - 3] + "..."
 
 
 def database_volumes(stack: str, daemon: Daemon = Daemon()) -> list[str]:

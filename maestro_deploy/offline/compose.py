@@ -22,6 +22,7 @@ import yaml
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.offline.mock_run import Registered, Run, reveal
 from maestro_deploy.safety.files import File, read_private, write_private
+from maestro_deploy.safety.redaction import REDACTIONS
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -222,8 +223,18 @@ def load_generated(state: Path, stack: str) -> dict[str, str]:
         generated = None
     if not isinstance(generated, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in generated.items()):
         raise ConfigError([Problem(STATE_KEY, f"{state / f'{stack}.generated.json'}: damaged; expected the generated passwords maestro-deploy wrote (remove it to generate new ones)")])
+    _redacted(stack, generated)
     return generated
 
 
 def save_generated(state: Path, stack: str, generated: dict[str, str]) -> None:
+    """Kept for the next render (and redacted, as every secret is)."""
+    _redacted(stack, generated)
     write_private(state, f"{stack}.generated.json", json.dumps(generated, indent=2, sort_keys=True), STATE_KEY)
+
+
+def _redacted(stack: str, generated: dict[str, str]) -> None:
+    """Generated passwords are secrets: each joins the redaction set, since a unit's health answer
+    or a Docker error quoted in a message may hold one (a connection error, say)."""
+    for name, value in generated.items():
+        REDACTIONS.add(value, f"{STATE_KEY} {stack}.generated.json: {name}")
