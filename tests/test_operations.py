@@ -239,7 +239,7 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
         def logs(self, service):
             return "".join(f"line {i}\n" for i in range(50))
 
-        def health_said(self, service):
+        def health_said(self, service, specs=None):
             return {"engine": 'GET /health answered 503: {"status": "degraded", "database": "refused: password authentication failed"}'}[service]
 
         def health_now(self, services, specs):

@@ -118,14 +118,12 @@ class Compose:
         answers now, asked from here (the engine's 503 names its database's refusal), else the
         last line its check printed the last time Docker ran it; "" when neither says anything."""
         spec = (specs or self.services())[service]
-        test = (spec.get("healthcheck") or {}).get("test") or []
-        check = http_check(test) if test and is_local(self.daemon) else None
-        if check:
+        if spec.get("healthcheck") and is_local(self.daemon):
             address = container_facts(self.daemon, [spec["container_name"]])[spec["container_name"]][1]
-            where = reachable_at(spec, check[0], address)
-            answer = where and http_answer(where, check[1])
+            target = self._http_target(spec, address)
+            answer = target and http_answer(*target)
             if answer:
-                return f"GET {check[1]} answered {answer}"
+                return f"GET {target[1]} answered {answer}"
         said = last_check_output(self.daemon, spec["container_name"])
         return f"its health check said: {said}" if said else ""
 
@@ -154,12 +152,18 @@ class Compose:
                 found.update({s: "healthy" for s, passed in asked if passed.result()})
         return found
 
+    def _http_target(self, spec: dict, address: str) -> Optional[tuple[str, str]]:
+        """(where this machine reaches it, path) when the unit's health check is an HTTP GET it
+        can ask itself (probe.py), else None."""
+        check = http_check(spec["healthcheck"]["test"]) if is_local(self.daemon) else None
+        where = check and reachable_at(spec, check[0], address)
+        return (where, check[1]) if where else None
+
     def _passes(self, spec: dict, address: str) -> bool:
         test = spec["healthcheck"]["test"]
-        check = http_check(test) if is_local(self.daemon) else None
-        where = check and reachable_at(spec, check[0], address)
-        if where:
-            passed = http_passes(where, check[1])
+        target = self._http_target(spec, address)
+        if target:
+            passed = http_passes(*target)
             if passed is not None:
                 return passed
         # Run in the container (not reachable from here, or not an HTTP check): at most every PROBE_SECONDS.

@@ -92,7 +92,7 @@ def wait_for(
                 if progress:
                     progress(f"{service} healthy")
             elif state == "unhealthy" or time.monotonic() - started > deadline:
-                said = compose.health_said(service) if state == "unhealthy" else ""
+                said = compose.health_said(service, specs) if state == "unhealthy" else ""
                 raise NeverHealthy(service, specs[service]["container_name"], state, time.monotonic() - started, compose.logs(service), said)
         if waiting:
             time.sleep(POLL_SECONDS)
