@@ -89,7 +89,7 @@ def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
-    from maestro_deploy.local import Compose, Progress, daemon_of, inspect_stack
+    from maestro_deploy.local import BuildFailed, Compose, Progress, daemon_of, inspect_stack
     from maestro_deploy.operate.upgrade import NeverHealthy, Previous, changed_units, wait_for
 
     progress = Progress()
@@ -108,7 +108,8 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
         write_compose(loaded, out, Path(args.state))
         compose = Compose(name, out, daemon)
         progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
-        compose.build_images(progress)
+        if upgrade:
+            compose.build_images(progress)  # all of them before a unit is replaced
     except BaseException:
         if upgrade:
             previous.restore()  # nothing was started: the running export stays where it was
@@ -116,8 +117,16 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     before = compose.container_ids() if upgrade else {}
     started = time.monotonic()
     try:
-        compose.up()
+        if upgrade:
+            compose.up()
+        else:
+            # Nothing runs yet: each unit starts as soon as its image is built.
+            with compose.building(progress) as images:
+                compose.up(images)
+            started = time.monotonic()
         refused = None
+    except BuildFailed:
+        raise
     except LocalRunError as err:
         # Compose gives up when a unit that a task waits for turns unhealthy: named below.
         refused = err

@@ -4,6 +4,7 @@ reported built or reused; pinned wheels vendored into a build context once per l
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 import yaml
@@ -231,6 +232,65 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
     assert probes["c-db"] == 1
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_unit_starts_as_soon_as_its_own_image_is_built_while_the_others_build(tmp_path, monkeypatch, fails):
+    """A first `up` does not wait for every image: the database starts (and initialises its
+    data) while the image of the units that need it still builds. A failed build ends the
+    wait, names the image, and starts nothing that needs it."""
+    contexts = {}
+    for image in ("postgres", "reference"):
+        contexts[image] = tmp_path / image
+        contexts[image].mkdir()
+        (contexts[image] / "Dockerfile").write_text("ARG BASE_IMAGE=maestro-base:bookworm\nFROM ${BASE_IMAGE}\n")
+    hc = {"interval": "5s", "timeout": "3s", "retries": 3, "test": ["CMD", "pg_isready"]}
+    services = {
+        "db": {"image": "maestro-postgres:15", "build": {"context": str(contexts["postgres"])}, "container_name": "c-db", "healthcheck": hc},
+        "api": {
+            "image": "maestro-reference:dev",
+            "build": {"context": str(contexts["reference"])},
+            "container_name": "c-api",
+            "depends_on": {"db": {"condition": "service_healthy"}},
+        },
+    }
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
+    images = FakeDocker()
+    db_started = threading.Event()
+    events: list[str] = []
+
+    def docker(args, check=True, env=None):
+        if args[:2] == ["docker", "build"] and "maestro-reference:dev" in args:
+            assert db_started.wait(10), "the database waited for an image it does not use"
+            if fails:  # as daemon._run says a command that failed
+                raise local_run.LocalRunError(f"`{' '.join(args)}` failed: no space left on device")
+        if args[:3] == ["docker", "image", "inspect"] or args[:2] == ["docker", "build"]:
+            built = images(args, check, env)
+            if args[1] == "build":
+                events.append(f"built {args[args.index('-t') + 1]}")
+            return built
+        if args[:2] == ["docker", "inspect"]:
+            out = "".join(f"/{c} " + json.dumps({"Status": "running", "Health": {"Status": "healthy"}}) + "\n" for c in args[4:])
+            return subprocess.CompletedProcess(args, 0, out, "")
+        if "up" in args and "--no-start" not in args:
+            events.append("up " + " ".join(args[args.index("--no-deps") + 1:]))
+            db_started.set()
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    monkeypatch.setattr(local_run.compose, "POLL_SECONDS", 0)
+    compose = Compose("s", tmp_path)
+    said: list[str] = []
+    if fails:
+        with pytest.raises(local_run.BuildFailed, match="maestro-reference:dev.*no space left on device"):
+            with compose.building(said.append) as building:
+                compose.up(building)
+        assert events == ["built maestro-postgres:15", "up db"]
+        return
+    with compose.building(said.append) as building:
+        compose.up(building)
+    assert events == ["built maestro-postgres:15", "up db", "built maestro-reference:dev", "up api"]
+    assert said == ["image maestro-postgres:15 built", "image maestro-reference:dev built"]
+
+
 @pytest.mark.parametrize("passes, code, said", [(True, 0, "dev: all 1 units healthy"), (False, 1, "dev: not healthy: engine")])
 def test_status_runs_the_check_of_a_unit_docker_has_not_probed_yet(monkeypatch, capsys, passes, code, said):
     from maestro_deploy import cli
@@ -413,3 +473,13 @@ def test_up_names_a_dependency_that_turned_unhealthy_with_what_its_check_said(tm
     monkeypatch.setattr(local_run.daemon, "_run", docker)
     with pytest.raises(local_run.LocalRunError, match=r"runner not started: not healthy: c-api \(unhealthy; its health check said: api: database refused\)"):
         Compose("s", tmp_path).up()
+
+
+def test_containers_that_are_not_there_are_missing(monkeypatch):
+    """`docker inspect -f` prints an empty line when it finds none of the names (and fails)."""
+
+    def docker(args, check=True, env=None):
+        return subprocess.CompletedProcess(args, 1, "\n", "Error: No such object: c-api")
+
+    monkeypatch.setattr(local_run.daemon, "_run", docker)
+    assert local_run.compose.container_facts(local_run.Daemon(), ["c-api"]) == {"c-api": ("missing", "")}

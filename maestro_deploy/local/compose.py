@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
 from maestro_deploy.local.images import build_digest, image_label
@@ -29,6 +30,10 @@ PROBE_SECONDS = 1.0
 PROBES_AT_ONCE = 2
 # How long a stack's units have to become healthy, from the start of `up` or of a wait.
 HEALTHY_WITHIN = 180
+
+
+class BuildFailed(LocalRunError):
+    """An image's build failed: nothing waits for a unit that cannot start."""
 
 
 @dataclass
@@ -54,59 +59,102 @@ class Compose:
         return yaml.safe_load((self.directory / "compose.yaml").read_text(encoding="utf-8"))
 
     def build_images(self, progress: Callable[[str], None]) -> None:
-        """Build every image a service names a build for, once per image, with Docker's
-        classic builder (no registry, no BuildKit), the images at once: none is built from
-        another (each starts from the base image). An image whose build digest (its context,
-        Dockerfile, arguments and base) is the one it was built from is not built again."""
+        """Every image a service names a build for (`building`), each once; returns when all
+        are built, and raises the first failure."""
+        with self.building(progress) as builds:
+            for build in builds.values():
+                build.result()
+
+    @contextmanager
+    def building(self, progress: Callable[[str], None]) -> Iterator[dict[str, Future]]:
+        """Image -> its build, running in the background while the block runs (`up` starts each
+        service as soon as its image is there); the block ends once every build has. An image
+        whose build digest (its context, Dockerfile, arguments and base) is the one it was built
+        from is reused, and known to be before the block starts: every unit of a stack whose
+        images all are starts at once. The others are built with Docker's classic builder (no
+        registry, no BuildKit), all at once: none is built from another (each starts from the
+        base image). `progress` hears of each image as it is there."""
         builds = {s["image"]: s["build"] for s in self.services().values() if "build" in s}
-        if not builds:
-            return
-        with ThreadPoolExecutor(max_workers=len(builds)) as pool:
-            for done in as_completed([pool.submit(self._build, image, build) for image, build in builds.items()]):
+
+        def said(done: Future) -> None:
+            if done.exception() is None:
                 progress(done.result())
 
-    def _build(self, image: str, build: dict) -> str:
+        with ThreadPoolExecutor(max_workers=max(1, len(builds))) as pool:
+            commands = dict(zip(builds, pool.map(self._build_command, builds, builds.values())))
+            for image in (image for image, command in commands.items() if command is None):
+                progress(f"image {image} reused (unchanged)")
+            futures = {image: pool.submit(self._build, image, command) for image, command in commands.items() if command}
+            for future in futures.values():
+                future.add_done_callback(said)
+            yield futures
+
+    def _build_command(self, image: str, build: dict) -> Optional[list[str]]:
+        """The `docker build` that makes the image, or None when it is there as it would be built."""
         context = Path(build["context"])
         vendor(context)
         dockerfile = context / (build.get("dockerfile") or "Dockerfile")
         args = build.get("args") or {}
         digest = build_digest(self.daemon, context, dockerfile, args)
         if image_label(self.daemon, image, DIGEST_LABEL) == digest:
-            return f"image {image} reused (unchanged)"
+            return None
         command = ["docker", "build", "-q", "-t", image, "--label", f"{DIGEST_LABEL}={digest}"]
         if build.get("dockerfile"):
             command += ["-f", str(dockerfile)]
         for key, value in args.items():
             command += ["--build-arg", f"{key}={value}"]
-        self.daemon.run(command + [str(context)], env={"DOCKER_BUILDKIT": "0"})
+        return command + [str(context)]
+
+    def _build(self, image: str, command: list[str]) -> str:
+        try:
+            self.daemon.run(command, env={"DOCKER_BUILDKIT": "0"})
+        except LocalRunError as err:
+            raise BuildFailed(str(err)) from None
         return f"image {image} built"
 
-    def up(self) -> None:
-        """Every service started, each as soon as those it depends on are healthy: Compose would
-        wait for Docker's own probe, which Docker 20.10 first runs one interval after a start.
-        Those that wait are created (`up --no-start`) while the others start, so that starting
-        one is a `docker start`, not a second Compose run (about 1 s on two cores)."""
+    def up(self, building: Optional[Mapping[str, Future]] = None) -> None:
+        """Every service started, each as soon as its image is built (`building`, image -> its
+        build) and those it depends on are healthy: Compose would wait for Docker's own probe,
+        which Docker 20.10 first runs one interval after a start, and for every image. Those that
+        wait, and whose images are there, are created (`up --no-start`) while the first ones
+        start, so that starting one is a `docker start`, not a second Compose run (about 1 s on two
+        cores). A failed build raises BuildFailed; what had started by then runs on."""
         specs = self.services()
+        building = building or {}
         pending = {name: set(spec.get("depends_on") or ()) for name, spec in specs.items()}
         healthy: set[str] = set()
-        deadline = time.monotonic() + HEALTHY_WITHIN
-        created: Optional[Future] = None
+        created: set[str] = set()
+        deadline: Optional[float] = None
+        creating: Optional[Future] = None
         with ThreadPoolExecutor(max_workers=1) as background:
             while pending:
-                ready = sorted(name for name, needs in pending.items() if needs <= healthy)
+                unbuilt = [f for f in building.values() if not f.done()]
+                # A unit has HEALTHY_WITHIN from the moment every image is there.
+                if not unbuilt and deadline is None:
+                    deadline = time.monotonic() + HEALTHY_WITHIN
+                built = {name for name, spec in specs.items() if _built(building.get(spec["image"]))}
+                ready = sorted(name for name, needs in pending.items() if needs <= healthy and name in built)
                 if ready:
                     for name in ready:
                         del pending[name]
-                    if created is None:
-                        self.daemon.run(self.base + ["up", "-d", "--remove-orphans", "--no-deps", *ready])
-                        created = background.submit(self._create, sorted(pending))
-                    else:
-                        created.result()
-                        self.daemon.run(["docker", "start", *(specs[name]["container_name"] for name in ready)])
+                    if creating is not None:
+                        creating.result()
+                    fresh = [name for name in ready if name not in created]
+                    if fresh:
+                        first = ["--remove-orphans"] if creating is None else []
+                        self.daemon.run(self.base + ["up", "-d", *first, "--no-deps", *fresh])
+                    if creating is None:
+                        created = {name for name in pending if name in built}
+                        creating = background.submit(self._create, sorted(created))
+                    elif set(ready) & created:
+                        self.daemon.run(["docker", "start", *(specs[name]["container_name"] for name in ready if name in created)])
                     continue
-                waited_for = set().union(*pending.values()) - healthy
+                waited_for = set().union(*pending.values()) - healthy - set(pending)  # those started
+                if not waited_for:
+                    wait(unbuilt, return_when=FIRST_COMPLETED)
+                    continue
                 states = self.health_now(waited_for, specs)
-                if "unhealthy" in states.values() or time.monotonic() > deadline:
+                if "unhealthy" in states.values() or (deadline is not None and time.monotonic() > deadline):
                     late = ", ".join(self._why(n, s, specs) for n, s in sorted(states.items()) if s != "healthy")
                     raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
                 healthy |= {name for name, state in states.items() if state == "healthy"}
@@ -239,10 +287,18 @@ def container_facts(daemon: Daemon, containers: list[str]) -> dict[str, tuple[st
     result = daemon.run(["docker", "inspect", "-f", "{{.Name}} {{json .State}} {{json .NetworkSettings.Networks}}", *containers], check=False)
     found = {}
     decoder = json.JSONDecoder()
-    for line in result.stdout.splitlines():
+    for line in filter(None, result.stdout.splitlines()):  # none found: Docker prints an empty line
         name, _, rest = line.partition(" ")
         state, end = decoder.raw_decode(rest)
         networks = json.loads(rest[end:].strip() or "null") or {}
         address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), "")
         found[name.lstrip("/")] = ((state.get("Health") or {}).get("Status") or state.get("Status", "unknown"), address)
     return {c: found.get(c, ("missing", "")) for c in containers}
+
+
+def _built(build: Optional[Future]) -> bool:
+    """Whether an image is there: not built here, or its build is done (a failed one raises)."""
+    if build is None or not build.done():
+        return build is None
+    build.result()
+    return True
