@@ -14,7 +14,7 @@ from typing import Any, Optional
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
 from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
-from maestro_deploy.local import Daemon, LocalRunError
+from maestro_deploy.local import BuildFailed, Compose, Daemon, LocalRunError, Progress
 from maestro_deploy.config.environment import load_stack_outputs
 from maestro_deploy.offline.running import STATE_DIR, run_loaded, write_compose
 from maestro_deploy.offline.stack import Loaded, check, load, on_platform, scaled_down
@@ -89,7 +89,7 @@ def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
-    from maestro_deploy.local import BuildFailed, Compose, Progress, daemon_of, inspect_stack
+    from maestro_deploy.local import daemon_of, inspect_stack
     from maestro_deploy.operate.upgrade import NeverHealthy, Previous, changed_units, wait_for
 
     progress = Progress()
@@ -120,9 +120,7 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
         if upgrade:
             compose.up()
         else:
-            # Nothing runs yet: each unit starts as soon as its image is built.
-            with compose.building(progress) as images:
-                compose.up(images)
+            _first_up(compose, progress)
             started = time.monotonic()
         refused = None
     except BuildFailed:
@@ -155,6 +153,18 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     print_urls(json.loads((out / "outputs.json").read_text(encoding="utf-8")), args.stack)
     print(f"Tear it down: maestro-deploy compose down {args.stack} (data kept; --delete-data removes it too)")
     return 0
+
+
+def _first_up(compose: Compose, progress: Progress) -> None:
+    """Nothing of the stack runs yet: each unit starts as soon as its image is built. A failed
+    build takes down what had started (its data kept), as if Compose had built every image
+    before it started any: the stack is as it was, and the error names the image."""
+    try:
+        with compose.building(progress) as images:
+            compose.up(images)
+    except BuildFailed:
+        compose.down(delete_data=False)
+        raise
 
 
 def print_urls(outputs: dict[str, Any], stack: str) -> None:
@@ -191,7 +201,7 @@ def _refuse_lost_passwords(stack: str, state: Path, daemon: Daemon) -> None:
 
 
 def cmd_compose_down(args: argparse.Namespace) -> int:
-    from maestro_deploy.local import Compose, daemon_of, leftovers
+    from maestro_deploy.local import daemon_of, leftovers
 
     loaded = _load(args)  # its maestro:docker.host: down where it was brought up
     name = loaded.name
@@ -350,7 +360,6 @@ def make_driver(args: argparse.Namespace, docker_host: Optional[str] = None):
     """`docker_host`: a run's `maestro:docker.host`; the other commands find ephemeral stacks
     on the daemon DOCKER_HOST names, or the local one."""
     from maestro_deploy.ephemeral.drivers import DockerDriver, PulumiDriver
-    from maestro_deploy.local import Daemon
 
     if args.driver == "pulumi":
         return PulumiDriver(args.backend)

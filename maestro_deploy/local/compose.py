@@ -30,6 +30,8 @@ PROBE_SECONDS = 1.0
 PROBES_AT_ONCE = 2
 # How long a stack's units have to become healthy, from the start of `up` or of a wait.
 HEALTHY_WITHIN = 180
+# Of what a failed build printed: its end, where the failing step and its output are.
+BUILD_SAID_CHARS = 2000
 
 
 class BuildFailed(LocalRunError):
@@ -72,7 +74,7 @@ class Compose:
         whose build digest (its context, Dockerfile, arguments and base) is the one it was built
         from is reused, and known to be before the block starts: every unit of a stack whose
         images all are starts at once. The others are built with Docker's classic builder (no
-        registry, no BuildKit), all at once: none is built from another (each starts from the
+        registry, no BuildKit; a failed step's container removed too), all at once: none is built from another (each starts from the
         base image). `progress` hears of each image as it is there."""
         builds = {s["image"]: s["build"] for s in self.services().values() if "build" in s}
 
@@ -98,7 +100,7 @@ class Compose:
         digest = build_digest(self.daemon, context, dockerfile, args)
         if image_label(self.daemon, image, DIGEST_LABEL) == digest:
             return None
-        command = ["docker", "build", "-q", "-t", image, "--label", f"{DIGEST_LABEL}={digest}"]
+        command = ["docker", "build", "-q", "--force-rm", "-t", image, "--label", f"{DIGEST_LABEL}={digest}"]
         if build.get("dockerfile"):
             command += ["-f", str(dockerfile)]
         for key, value in args.items():
@@ -106,10 +108,10 @@ class Compose:
         return command + [str(context)]
 
     def _build(self, image: str, command: list[str]) -> str:
-        try:
-            self.daemon.run(command, env={"DOCKER_BUILDKIT": "0"})
-        except LocalRunError as err:
-            raise BuildFailed(str(err)) from None
+        result = self.daemon.run(command, check=False, env={"DOCKER_BUILDKIT": "0"})
+        if result.returncode != 0:
+            said = _without_legacy_notice(result.stderr.strip() or result.stdout.strip())
+            raise BuildFailed(f"image {image} did not build (docker build {command[-1]}):\n{said}")
         return f"image {image} built"
 
     def up(self, building: Optional[Mapping[str, Future]] = None) -> None:
@@ -302,3 +304,13 @@ def _built(build: Optional[Future]) -> bool:
         return build is None
     build.result()
     return True
+
+
+def _without_legacy_notice(said: str) -> str:
+    """A build's own words, without the classic builder's deprecation paragraph that Docker
+    prints first (the builder is chosen on purpose: no registry, no BuildKit) and blank lines;
+    its end, where the failing step is."""
+    lines = said.splitlines()
+    if lines and lines[0].startswith("DEPRECATED:"):
+        lines = lines[next((i for i, line in enumerate(lines) if not line.strip()), len(lines)):]
+    return "\n".join(line for line in lines if line.strip())[-BUILD_SAID_CHARS:]
