@@ -3,6 +3,7 @@ into each plain field, each YAML tag on a secret key, each form of a URL's useri
 token in each field that takes a URL) appears in no printed stream and no non-secret file."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maestro_deploy import cli
-from maestro_deploy.safety.redaction import REDACTIONS, credentials_in, for_messages, printable
+from maestro_deploy.safety.redaction import REDACTIONS, credentials_in, for_messages, printable, redacted_output
 
 MARK = "Zq7secret4mark9X"
 KUBERNETES = "  maestro:kubernetes: {namespace: maestro-test, domain: test.example.com}\n"
@@ -210,3 +211,35 @@ def test_a_non_secret_file_that_would_hold_a_secret_is_not_written(tmp_path):
         claim(tmp_path / "out").replace({"notes.txt": File(f"x {MARK} y")})
     assert not (tmp_path / "out" / "notes.txt").exists()
     claim(tmp_path / "out").replace({"secrets/s.env": File(f"S={MARK}\n", secret=True)})  # a secret file holds it
+
+
+def test_lines_said_by_threads_at_once_stay_whole_and_redacted(monkeypatch):
+    """Each image build says, from its own thread, when it is done: many threads writing at once
+    must not lose, double or cut a line, nor let a secret through."""
+    import io
+    import threading
+
+    from maestro_deploy.local.progress import Progress
+
+    sink = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", sink)
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: a race shows at once
+    try:
+        with redacted_output():
+            REDACTIONS.add("hunter2-secret-value", "test")
+            say = Progress(started=0)
+
+            def builds(n):
+                for i in range(1000):
+                    say(f"image {n}-{i} built with hunter2-secret-value")
+
+            threads = [threading.Thread(target=builds, args=(n,)) for n in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    lines = sink.getvalue().splitlines()
+    assert sorted(line.split("] ", 1)[1] for line in lines) == sorted(f"image {n}-{i} built with ***" for n in range(4) for i in range(1000))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Optional
 
@@ -18,4 +19,6 @@ class Progress:
         return time.time() - self.started
 
     def __call__(self, message: str) -> None:
-        print(f"[{time.time() - self.started:6.1f}s] {message}", flush=True)
+        # One write per line (print writes the newline apart): threads say their phases too.
+        sys.stdout.write(f"[{time.time() - self.started:6.1f}s] {message}\n")
+        sys.stdout.flush()

@@ -17,6 +17,7 @@ import io
 import os
 import re
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional, TextIO
 from urllib.parse import unquote
@@ -104,26 +105,31 @@ def for_messages(text: str) -> str:
 
 
 class _RedactingStream(io.TextIOBase):
-    """Passes whole lines to `stream`, each through `clean`: a secret is never split across writes."""
+    """Passes whole lines to `stream`, each through `clean`: a secret is never split across writes.
+    Threads write to it too (each image build says when it is done): the pending text is theirs
+    to share, under a lock, or a line could be lost, doubled, or passed on cut in two."""
 
     def __init__(self, stream: TextIO, clean) -> None:
         self._stream, self._clean, self._pending = stream, clean, ""
+        self._lock = threading.Lock()
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self._pending += text
-        if "\n" in self._pending:
-            lines, _, self._pending = self._pending.rpartition("\n")
-            self._stream.write(self._clean(lines + "\n"))
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                lines, _, self._pending = self._pending.rpartition("\n")
+                self._stream.write(self._clean(lines + "\n"))
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self._stream.write(self._clean(self._pending))
-            self._pending = ""
-        self._stream.flush()
+        with self._lock:
+            if self._pending:
+                self._stream.write(self._clean(self._pending))
+                self._pending = ""
+            self._stream.flush()
 
     def fileno(self) -> int:
         return self._stream.fileno()
