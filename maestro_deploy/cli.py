@@ -14,7 +14,7 @@ from typing import Any, Optional
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
 from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
-from maestro_deploy.local import BuildFailed, Compose, Daemon, LocalRunError, Progress
+from maestro_deploy.local import BuildFailed, Compose, Daemon, LocalRunError, NotStarted, Progress
 from maestro_deploy.config.environment import load_stack_outputs
 from maestro_deploy.offline.running import STATE_DIR, run_loaded, write_compose
 from maestro_deploy.offline.stack import Loaded, check, load, on_platform, scaled_down
@@ -100,34 +100,34 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     daemon = daemon_of(loaded.settings)
     progress(f"on {daemon}")
     _refuse_lost_passwords(name, Path(args.state), daemon)
+    running = bool(inspect_stack(name, daemon))
     # An upgrade: what runs now came from this export, which is kept to fall back on.
-    upgrade = (out / "compose.yaml").is_file() and bool(inspect_stack(name, daemon))
+    upgrade = (out / "compose.yaml").is_file() and running
     if upgrade:
         previous.keep()
     try:
         write_compose(loaded, out, Path(args.state))
         compose = Compose(name, out, daemon)
         progress(f"rendered {out / 'compose.yaml'} ({len(compose.services())} services)")
-        if upgrade:
-            compose.build_images(progress)  # all of them before a unit is replaced
+        if running:
+            compose.build_images(progress)  # all of them before a running unit is replaced
     except BaseException:
         if upgrade:
             previous.restore()  # nothing was started: the running export stays where it was
         raise
     before = compose.container_ids() if upgrade else {}
-    started = time.monotonic()
     try:
-        if upgrade:
+        if running:
             compose.up()
         else:
             _first_up(compose, progress)
-            started = time.monotonic()
         refused = None
-    except BuildFailed:
-        raise
-    except LocalRunError as err:
-        # Compose gives up when a unit that a task waits for turns unhealthy: named below.
+    except NotStarted as err:
+        # A unit that a task waits for turned unhealthy: named below, with its log lines. Any
+        # other failure (a build, Compose itself) is said as it is: there is no health to wait for.
         refused = err
+    # Each unit's health deadline counts from the moment every image was there, not from the builds.
+    started = compose.images_there or time.monotonic()
     changed = changed_units(before, compose.container_ids())
     progress(f"containers started; replaced: {', '.join(changed) or 'none'}" if upgrade else "containers started")
     try:
@@ -156,14 +156,18 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
 
 
 def _first_up(compose: Compose, progress: Progress) -> None:
-    """Nothing of the stack runs yet: each unit starts as soon as its image is built. A failed
-    build takes down what had started (its data kept), as if Compose had built every image
-    before it started any: the stack is as it was, and the error names the image."""
+    """None of the stack's containers is there: each unit starts as soon as its image is built.
+    A failed build takes down what had started, as if Compose had built every image before it
+    started any: none of the stack's containers runs (the volumes it made are kept, data and
+    all), and the error names the image."""
     try:
         with compose.building(progress) as images:
             compose.up(images)
-    except BuildFailed:
-        compose.down(delete_data=False)
+    except BuildFailed as failed:
+        try:
+            compose.down(delete_data=False)
+        except LocalRunError as err:
+            raise BuildFailed(f"{failed}\n(and taking down the units that had started failed: {err})") from None
         raise
 
 

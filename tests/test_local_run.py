@@ -232,11 +232,14 @@ def test_a_unit_starts_as_soon_as_what_it_depends_on_passes_its_own_health_check
     assert probes["c-db"] == 1
 
 
-@pytest.mark.parametrize("fails", [False, True])
-def test_a_unit_starts_as_soon_as_its_own_image_is_built_while_the_others_build(tmp_path, monkeypatch, fails):
+@pytest.mark.parametrize("case", ["cold", "fails", "warm"])
+def test_a_unit_starts_as_soon_as_its_own_image_is_built_while_the_others_build(tmp_path, monkeypatch, case):
     """A first `up` does not wait for every image: the database starts (and initialises its
     data) while the image of the units that need it still builds. A failed build ends the
-    wait, names the image, and starts nothing that needs it."""
+    wait, names the image, and starts nothing that needs it. Images that are there as they
+    would be built are known to be before anything starts: one Compose run starts every unit
+    whose dependencies allow it."""
+    fails = case == "fails"
     contexts = {}
     for image in ("postgres", "reference"):
         contexts[image] = tmp_path / image
@@ -251,6 +254,7 @@ def test_a_unit_starts_as_soon_as_its_own_image_is_built_while_the_others_build(
             "container_name": "c-api",
             "depends_on": {"db": {"condition": "service_healthy"}},
         },
+        "ui": {"image": "maestro-reference:dev", "build": {"context": str(contexts["reference"])}, "container_name": "c-ui"},
     }
     (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
     images = FakeDocker()
@@ -274,12 +278,25 @@ def test_a_unit_starts_as_soon_as_its_own_image_is_built_while_the_others_build(
         if "up" in args and "--no-start" not in args:
             events.append("up " + " ".join(args[args.index("--no-deps") + 1:]))
             db_started.set()
+        if args[:2] == ["docker", "start"]:
+            events.append("start " + " ".join(args[2:]))
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(local_run.daemon, "_run", docker)
     monkeypatch.setattr(local_run.compose, "POLL_SECONDS", 0)
     compose = Compose("s", tmp_path)
     said: list[str] = []
+    if case == "warm":
+        db_started.set()
+        compose.build_images(said.append)  # both built once: then there, as they would be built
+        events.clear()
+        said.clear()
+        with compose.building(said.append) as building:
+            assert building == {}
+            compose.up(building)
+        assert events == ["up db ui", "start c-api"]
+        assert sorted(said) == ["image maestro-postgres:15 reused (unchanged)", "image maestro-reference:dev reused (unchanged)"]
+        return
     if fails:
         with pytest.raises(local_run.BuildFailed) as failed:
             with compose.building(said.append) as building:
@@ -290,7 +307,10 @@ def test_a_unit_starts_as_soon_as_its_own_image_is_built_while_the_others_build(
         return
     with compose.building(said.append) as building:
         compose.up(building)
-    assert events == ["built maestro-postgres:15", "up db", "built maestro-reference:dev", "up api"]
+    assert events[:3] == ["built maestro-postgres:15", "up db", "built maestro-reference:dev"]
+    # Then both units of the reference image: together, or the one with no dependency first
+    # when its image was there before the database was seen healthy.
+    assert events[3:] in (["up api ui"], ["up ui", "up api"])
     assert said == ["image maestro-postgres:15 built", "image maestro-reference:dev built"]
 
 
@@ -486,3 +506,39 @@ def test_containers_that_are_not_there_are_missing(monkeypatch):
 
     monkeypatch.setattr(local_run.daemon, "_run", docker)
     assert local_run.compose.container_facts(local_run.Daemon(), ["c-api"]) == {"c-api": ("missing", "")}
+
+
+def test_services_that_wait_for_one_another_are_said_not_waited_for_forever(tmp_path, monkeypatch):
+    services = {
+        "a": {"image": "ref", "container_name": "c-a", "depends_on": {"b": {"condition": "service_healthy"}}},
+        "b": {"image": "ref", "container_name": "c-b", "depends_on": {"a": {"condition": "service_healthy"}}},
+    }
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": services}))
+    monkeypatch.setattr(local_run.daemon, "_run", lambda args, check=True, env=None: subprocess.CompletedProcess(args, 0, "", ""))
+    said: list[str] = []
+
+    def up():
+        try:
+            Compose("s", tmp_path).up()
+        except local_run.LocalRunError as err:
+            said.append(str(err))
+
+    waiting = threading.Thread(target=up, daemon=True)  # a loop that never ends fails the test, not the run
+    waiting.start()
+    waiting.join(10)
+    assert said == ["a, b not started: each waits for a service that never starts"]
+
+
+@pytest.mark.parametrize(
+    "printed, said",
+    [
+        ("DEPRECATED: The legacy builder\n  BuildKit is disabled\n\nStep 3/4 : RUN make\n\nexit 3\n", "Step 3/4 : RUN make\nexit 3"),
+        ("DEPRECATED: no blank line after it\nexit 3", "DEPRECATED: no blank line after it\nexit 3"),
+        ("x" * 1500 + "\n" + "password=s3cr3t-" + "y" * 900 + "\nexit 3", "password=s3cr3t-" + "y" * 900 + "\nexit 3"),
+        ("z" * 2500, "z" * 2500),
+    ],
+)
+def test_what_a_failed_build_said_is_its_last_whole_lines(printed, said):
+    """At most BUILD_SAID_CHARS, in whole lines: a secret on a line is never cut, so redaction,
+    which matches whole values, still finds it."""
+    assert local_run.compose._build_said(printed) == said

@@ -8,7 +8,7 @@ those commands goes through `Daemon` (`run`, `run_bytes`, `stream`), to the daem
 (`maestro:docker.host`): never, in silence, to whichever daemon this machine's environment points at.
 """
 
-from maestro_deploy.local.compose import POLL_SECONDS, BuildFailed, Compose
+from maestro_deploy.local.compose import POLL_SECONDS, BuildFailed, Compose, NotStarted
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, daemon_of, project
 from maestro_deploy.local.images import VENDOR_LOCK, vendor_wheels
 from maestro_deploy.local.progress import Progress

@@ -28,14 +28,20 @@ POLL_SECONDS = 0.25
 # here (probe.py) costs milliseconds, and is asked at every poll.
 PROBE_SECONDS = 1.0
 PROBES_AT_ONCE = 2
-# How long a stack's units have to become healthy, from the start of `up` or of a wait.
+# How long a stack's units have to become healthy: from the start of a wait, or in `up` from
+# the moment every image is there (a build's time is not a unit's).
 HEALTHY_WITHIN = 180
-# Of what a failed build printed: its end, where the failing step and its output are.
+# Of what a failed build printed: its last whole lines, where the failing step and its output are,
+# this many characters at most (a line is never cut: a secret in it stays whole, to be redacted).
 BUILD_SAID_CHARS = 2000
 
 
 class BuildFailed(LocalRunError):
-    """An image's build failed: nothing waits for a unit that cannot start."""
+    """An image could not be built (or its context filled): nothing waits for a unit that cannot start."""
+
+
+class NotStarted(LocalRunError):
+    """Units were not started: what they wait for turned unhealthy, or was not healthy in time."""
 
 
 @dataclass
@@ -44,6 +50,8 @@ class Compose:
     directory: Path
     daemon: Daemon = Daemon()
     _probed: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # time.monotonic() when `up` found every image there: each unit's health deadline counts from it.
+    images_there: Optional[float] = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def base(self) -> list[str]:
@@ -74,8 +82,10 @@ class Compose:
         whose build digest (its context, Dockerfile, arguments and base) is the one it was built
         from is reused, and known to be before the block starts: every unit of a stack whose
         images all are starts at once. The others are built with Docker's classic builder (no
-        registry, no BuildKit; a failed step's container removed too), all at once: none is built from another (each starts from the
-        base image). `progress` hears of each image as it is there."""
+        registry, no BuildKit; a failed step's container removed too), all at once: none is
+        built from another (each starts from the base image). `progress` hears of each image as
+        it is there, from the thread that built it. On leaving, the block waits for every build
+        still running, a failed one's included."""
         builds = {s["image"]: s["build"] for s in self.services().values() if "build" in s}
 
         def said(done: Future) -> None:
@@ -83,7 +93,10 @@ class Compose:
                 progress(done.result())
 
         with ThreadPoolExecutor(max_workers=max(1, len(builds))) as pool:
-            commands = dict(zip(builds, pool.map(self._build_command, builds, builds.values())))
+            try:
+                commands = dict(zip(builds, pool.map(self._build_command, builds, builds.values())))
+            except LocalRunError as err:  # a context's pinned downloads could not be fetched
+                raise BuildFailed(str(err)) from None
             for image in (image for image, command in commands.items() if command is None):
                 progress(f"image {image} reused (unchanged)")
             futures = {image: pool.submit(self._build, image, command) for image, command in commands.items() if command}
@@ -110,7 +123,7 @@ class Compose:
     def _build(self, image: str, command: list[str]) -> str:
         result = self.daemon.run(command, check=False, env={"DOCKER_BUILDKIT": "0"})
         if result.returncode != 0:
-            said = _without_legacy_notice(result.stderr.strip() or result.stdout.strip())
+            said = _build_said(result.stderr.strip() or result.stdout.strip())
             raise BuildFailed(f"image {image} did not build (docker build {command[-1]}):\n{said}")
         return f"image {image} built"
 
@@ -126,14 +139,13 @@ class Compose:
         pending = {name: set(spec.get("depends_on") or ()) for name, spec in specs.items()}
         healthy: set[str] = set()
         created: set[str] = set()
-        deadline: Optional[float] = None
+        self.images_there = None
         creating: Optional[Future] = None
         with ThreadPoolExecutor(max_workers=1) as background:
             while pending:
                 unbuilt = [f for f in building.values() if not f.done()]
-                # A unit has HEALTHY_WITHIN from the moment every image is there.
-                if not unbuilt and deadline is None:
-                    deadline = time.monotonic() + HEALTHY_WITHIN
+                if not unbuilt and self.images_there is None:
+                    self.images_there = time.monotonic()
                 built = {name for name, spec in specs.items() if _built(building.get(spec["image"]))}
                 ready = sorted(name for name, needs in pending.items() if needs <= healthy and name in built)
                 if ready:
@@ -153,12 +165,15 @@ class Compose:
                     continue
                 waited_for = set().union(*pending.values()) - healthy - set(pending)  # those started
                 if not waited_for:
+                    if not unbuilt:  # what they wait for never starts (a cycle, or no such service)
+                        raise LocalRunError(f"{', '.join(sorted(pending))} not started: each waits for a service that never starts")
                     wait(unbuilt, return_when=FIRST_COMPLETED)
                     continue
                 states = self.health_now(waited_for, specs)
-                if "unhealthy" in states.values() or (deadline is not None and time.monotonic() > deadline):
+                late = self.images_there is not None and time.monotonic() > self.images_there + HEALTHY_WITHIN
+                if "unhealthy" in states.values() or late:
                     late = ", ".join(self._why(n, s, specs) for n, s in sorted(states.items()) if s != "healthy")
-                    raise LocalRunError(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
+                    raise NotStarted(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
                 healthy |= {name for name, state in states.items() if state == "healthy"}
                 if not healthy >= waited_for:
                     time.sleep(POLL_SECONDS)
@@ -300,17 +315,25 @@ def container_facts(daemon: Daemon, containers: list[str]) -> dict[str, tuple[st
 
 def _built(build: Optional[Future]) -> bool:
     """Whether an image is there: not built here, or its build is done (a failed one raises)."""
-    if build is None or not build.done():
-        return build is None
+    if build is None:
+        return True
+    if not build.done():
+        return False
     build.result()
     return True
 
 
-def _without_legacy_notice(said: str) -> str:
-    """A build's own words, without the classic builder's deprecation paragraph that Docker
-    prints first (the builder is chosen on purpose: no registry, no BuildKit) and blank lines;
-    its end, where the failing step is."""
+def _build_said(said: str) -> str:
+    """A build's own words: without the classic builder's deprecation paragraph that Docker
+    prints first (the builder is chosen on purpose: no registry, no BuildKit) nor blank lines;
+    its last whole lines, BUILD_SAID_CHARS at most, where the failing step is."""
     lines = said.splitlines()
     if lines and lines[0].startswith("DEPRECATED:"):
-        lines = lines[next((i for i, line in enumerate(lines) if not line.strip()), len(lines)):]
-    return "\n".join(line for line in lines if line.strip())[-BUILD_SAID_CHARS:]
+        blank = next((i for i, line in enumerate(lines) if not line.strip()), None)
+        lines = lines[blank:] if blank is not None else lines
+    kept: list[str] = []
+    for line in reversed([line for line in lines if line.strip()]):
+        if kept and sum(len(k) + 1 for k in kept) + len(line) > BUILD_SAID_CHARS:
+            break
+        kept.append(line)
+    return "\n".join(reversed(kept))
