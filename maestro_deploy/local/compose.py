@@ -170,8 +170,8 @@ class Compose:
                     wait(unbuilt, return_when=FIRST_COMPLETED)
                     continue
                 states = self.health_now(waited_for, specs)
-                late = self.images_there is not None and time.monotonic() > self.images_there + HEALTHY_WITHIN
-                if "unhealthy" in states.values() or late:
+                overdue = self.images_there is not None and time.monotonic() > self.images_there + HEALTHY_WITHIN
+                if "unhealthy" in states.values() or overdue:
                     late = ", ".join(self._why(n, s, specs) for n, s in sorted(states.items()) if s != "healthy")
                     raise NotStarted(f"{', '.join(sorted(pending))} not started: not healthy: {late}")
                 healthy |= {name for name, state in states.items() if state == "healthy"}
