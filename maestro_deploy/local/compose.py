@@ -249,14 +249,10 @@ class Compose:
     def wait_healthy(self, timeout: float = HEALTHY_WITHIN, progress: Optional[Callable[[str], None]] = None) -> None:
         """Until every service with a health check is healthy; a task may have ended by then.
         `progress` hears of each service once, as it becomes healthy."""
-        checked = {
-            name: s["container_name"]
-            for name, s in self.services().items()
-            if "healthcheck" in s and s["restart"] != "no"
-        }
+        specs = self.services()
+        checked = [name for name, s in specs.items() if "healthcheck" in s and s["restart"] != "no"]
         deadline = time.monotonic() + timeout
         told: set[str] = set()
-        specs = self.services()
         while True:
             states = self.health_now(checked, specs)
             for name in sorted(n for n, state in states.items() if state == "healthy" and n not in told):
