@@ -539,6 +539,16 @@ def test_services_that_wait_for_one_another_are_said_not_waited_for_forever(tmp_
     ],
 )
 def test_what_a_failed_build_said_is_its_last_whole_lines(printed, said):
-    """At most BUILD_SAID_CHARS, in whole lines: a secret on a line is never cut, so redaction,
+    """At most SAID_AT_MOST_CHARS, in whole lines: a secret on a line is never cut, so redaction,
     which matches whole values, still finds it."""
     assert local_run.compose._build_said(printed) == said
+
+
+def test_a_failed_command_is_quoted_in_whole_lines():
+    """Every failure quoted from what a command printed (a build, pip, apt, `docker exec`) ends in
+    whole lines: cut in the middle, a secret's tail would no longer match the redaction set."""
+    secret_line = "password=s3cr3t-" + "y" * 900
+    script = f"import sys; sys.stderr.write('x' * 1500 + '\\n' + {secret_line!r} + '\\nexit 3\\n'); sys.exit(3)"
+    with pytest.raises(local_run.LocalRunError) as failed:
+        local_run.daemon._run_bytes([sys.executable, "-c", script], None, {})
+    assert str(failed.value).endswith(f"failed: {secret_line}\nexit 3")

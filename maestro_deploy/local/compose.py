@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional
 
-from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, project
+from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, last_lines, project
 from maestro_deploy.local.images import build_digest, image_label
 from maestro_deploy.local.network import remove_network, still_in_use
 from maestro_deploy.local.prefetch import vendor
@@ -31,9 +31,6 @@ PROBES_AT_ONCE = 2
 # How long a stack's units have to become healthy: from the start of a wait, or in `up` from
 # the moment every image is there (a build's time is not a unit's).
 HEALTHY_WITHIN = 180
-# Of what a failed build printed: its last whole lines, where the failing step and its output are,
-# this many characters at most (a line is never cut: a secret in it stays whole, to be redacted).
-BUILD_SAID_CHARS = 2000
 
 
 class BuildFailed(LocalRunError):
@@ -321,15 +318,10 @@ def _built(build: Optional[Future]) -> bool:
 
 def _build_said(said: str) -> str:
     """A build's own words: without the classic builder's deprecation paragraph that Docker
-    prints first (the builder is chosen on purpose: no registry, no BuildKit) nor blank lines;
-    its last whole lines, BUILD_SAID_CHARS at most, where the failing step is."""
+    prints first (the builder is chosen on purpose: no registry, no BuildKit); its last whole
+    lines (daemon.last_lines), where the failing step is."""
     lines = said.splitlines()
     if lines and lines[0].startswith("DEPRECATED:"):
         blank = next((i for i, line in enumerate(lines) if not line.strip()), None)
         lines = lines[blank:] if blank is not None else lines
-    kept: list[str] = []
-    for line in reversed([line for line in lines if line.strip()]):
-        if kept and sum(len(k) + 1 for k in kept) + len(line) > BUILD_SAID_CHARS:
-            break
-        kept.append(line)
-    return "\n".join(reversed(kept))
+    return last_lines("\n".join(lines))

@@ -11,8 +11,24 @@ from functools import lru_cache
 from typing import Optional
 
 
+# Of what a failed command printed, an error quotes its last whole lines, this many characters at
+# most: a line is never cut, so a secret on it stays whole for the redaction set to find.
+SAID_AT_MOST_CHARS = 2000
+
+
 class LocalRunError(Exception):
     """Docker or Compose failed: the message says which command and why."""
+
+
+def last_lines(said: str) -> str:
+    """The last whole non-blank lines of what a command printed, SAID_AT_MOST_CHARS at most
+    (a longer last line whole)."""
+    kept: list[str] = []
+    for line in reversed([line for line in said.splitlines() if line.strip()]):
+        if kept and sum(len(k) + 1 for k in kept) + len(line) > SAID_AT_MOST_CHARS:
+            break
+        kept.append(line)
+    return "\n".join(reversed(kept))
 
 
 def project(stack: str) -> str:
@@ -33,7 +49,7 @@ def _run_bytes(args: list[str], stdin: Optional[bytes], env: dict[str, str]) -> 
         raise LocalRunError(f"`{args[0]}` is not installed: apt-get install -y docker.io")
     result = subprocess.run(args, input=stdin, capture_output=True, env=env)
     if result.returncode != 0:
-        raise LocalRunError(f"`{' '.join(args)}` failed: {result.stderr.decode(errors='replace').strip()[-2000:]}")
+        raise LocalRunError(f"`{' '.join(args)}` failed: {last_lines(result.stderr.decode(errors='replace'))}")
     return result.stdout
 
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from maestro_deploy.local.daemon import last_lines
 from maestro_deploy.local.vendoring import once_per_lock
 
 DEBIAN_LOCK = "debian-packages.lock"
@@ -44,7 +45,7 @@ def _apt_download(lock: Path, target: Path) -> None:
         subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
         result = subprocess.run(download, cwd=target, capture_output=True, text=True)
     if result.returncode != 0:
-        raise VendoringError(f"apt-get download of {lock.name}'s packages failed: {result.stderr.strip()[-2000:]}")
+        raise VendoringError(f"apt-get download of {lock.name}'s packages failed: {last_lines(result.stderr)}")
     got = {hashlib.sha256(deb.read_bytes()).hexdigest(): deb.name for deb in target.glob("*.deb")}
     wrong = sorted(spec for spec, digest in wanted.items() if digest not in got)
     if wrong:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from maestro_deploy.local.daemon import Daemon, LocalRunError
+from maestro_deploy.local.daemon import Daemon, LocalRunError, last_lines
 from maestro_deploy.local.vendoring import once_per_lock
 
 # Pinned pure-Python wheels that a build context wants in its site-packages/: installed by
@@ -26,7 +26,7 @@ def _pip_install(lock: Path, target: Path) -> None:
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:"]
     result = subprocess.run(pip + ["--target", str(target), "-r", str(lock)], capture_output=True, text=True)
     if result.returncode != 0:
-        raise LocalRunError(f"vendoring {lock} failed: {result.stderr.strip()[-2000:]}")
+        raise LocalRunError(f"vendoring {lock} failed: {last_lines(result.stderr)}")
 
 
 def image_id(daemon: Daemon, image: str) -> str:
