@@ -79,6 +79,8 @@ def main() -> None:
     for _ in range(REPEATS):
         sample("floor:kubernetes", "floor-kubernetes")
         sample("floor:docker", "floor-docker")
+        for kind in ("kubernetes", "docker"):
+            samples.setdefault(f"parsing:{kind}", []).append(wall(f"parsing-floor-{kind}")[1]["parsing"])
         for name, kind in stacks():
             sample(f"stack:{name}", "stack", name, referenced)
             sample(f"replay:{name}", "replay", records[name], kind)
@@ -89,17 +91,20 @@ def main() -> None:
             samples.setdefault(f"check:{name}", []).append(check_seconds(name))
     median = {key: statistics.median(values) for key, values in samples.items()}
 
-    print("floor (imports + mocks, nothing registered):")
+    print("floor (imports + mocks, nothing registered), and the least config parsing after it (pydantic imported, one model used):")
+    parsing = {kind: median["parsing:" + kind] for kind in ("kubernetes", "docker")}
     for kind in ("kubernetes", "docker"):
-        print(f"  {kind:10} {median['floor:' + kind] * 1000:7.0f} ms")
-    print("\neach stack, a fresh process evaluating its program under mocks to the end:")
-    print(f"  {'stack':26} {'resources':>9} {'ms':>7} {'/ floor':>8} {'replay ms':>10} {'/ replay':>9}  goal <= {REPLAY_TARGET}")
+        print(f"  {kind:10} {median['floor:' + kind] * 1000:7.0f} ms   then parsing {parsing[kind] * 1000:5.0f} ms")
+    print("\neach stack, a fresh process evaluating its program under mocks to the end; `least` is the replay")
+    print("plus the least config parsing, over the replay: no program that parses its config with pydantic does better")
+    print(f"  {'stack':26} {'resources':>9} {'ms':>7} {'/ floor':>8} {'replay ms':>10} {'/ replay':>9} {'least':>6}  goal <= {REPLAY_TARGET}")
     worst_floor = worst_replay = 0.0
     for name, kind in stacks():
         stack_ms, replay_ms = median[f"stack:{name}"], median[f"replay:{name}"]
         ratio_floor, ratio_replay = stack_ms / median["floor:" + kind], stack_ms / replay_ms
+        least = (replay_ms + parsing[kind]) / replay_ms
         worst_floor, worst_replay = max(worst_floor, ratio_floor), max(worst_replay, ratio_replay)
-        print(f"  {name:26} {details['stack:' + name]['resources']:9d} {stack_ms * 1000:7.0f} {ratio_floor:8.2f} {replay_ms * 1000:10.0f} {ratio_replay:9.2f}  {'met' if ratio_replay <= REPLAY_TARGET else 'NOT MET'}")
+        print(f"  {name:26} {details['stack:' + name]['resources']:9d} {stack_ms * 1000:7.0f} {ratio_floor:8.2f} {replay_ms * 1000:10.0f} {ratio_replay:9.2f} {least:6.2f}  {'met' if ratio_replay <= REPLAY_TARGET else 'NOT MET'}")
     print(f"  worst: {worst_replay:.2f} x a bare program registering the same resources {against(worst_replay, REPLAY_TARGET, '')}; "
           f"{worst_floor:.2f} x the floor")
 

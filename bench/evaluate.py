@@ -1,4 +1,4 @@
-"""One fresh process's work, for bench.py: `python bench/evaluate.py floor-kubernetes|floor-docker|stack NAME|units N`.
+"""One fresh process's work, for bench.py: `python bench/evaluate.py floor-kubernetes|floor-docker|parsing-floor-kubernetes|parsing-floor-docker|stack NAME|replay FILE PLATFORM|units N`.
 
 Prints one JSON line: seconds since the interpreter started, and the phases measured."""
 
@@ -41,6 +41,24 @@ def floor(modules: list[str]) -> dict:
 
     pulumi.runtime.set_mocks(Mocks(), project="maestro", stack="bench", preview=False)
     return {}
+
+
+def parsing_floor(modules: list[str]) -> dict:
+    """The floor, then the least that parsing a stack file into pydantic v2 models needs (the
+    house rule for config): pydantic imported, one strict model built and used on YAML (PyYAML
+    comes with pulumi). Timed inside the process: the difference of two processes' walls is
+    lost in this machine's noise."""
+    phases = floor(modules)
+    started = time.perf_counter()
+    import yaml
+    from pydantic import BaseModel, ConfigDict
+
+    class Least(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        platform: str
+
+    Least.model_validate(yaml.safe_load("platform: docker"))
+    return {**phases, "parsing": time.perf_counter() - started}
 
 
 def stack(name: str) -> dict:
@@ -172,6 +190,8 @@ if __name__ == "__main__":
         phases = floor(KUBERNETES_MODULES)
     elif kind == "floor-docker":
         phases = floor(DOCKER_MODULES)
+    elif kind.startswith("parsing-floor-"):
+        phases = parsing_floor(KUBERNETES_MODULES if kind.endswith("kubernetes") else DOCKER_MODULES)
     elif kind == "stack":
         phases = stack(sys.argv[2])
     elif kind == "replay":
