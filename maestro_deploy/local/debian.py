@@ -1,5 +1,11 @@
-"""Debian packages that a build context wants in its debs/: downloaded by the host's apt, because
-the image build itself runs with no network, and each checked against the sha256 its lock pins."""
+"""Debian packages that a build context wants: downloaded by the host's apt, because the image
+build itself runs with no network, and each checked against the sha256 its lock pins.
+
+A lock's `name=version sha256` lines pin the packages, which land in the context's debs/. A lock
+that also has `keep PATH` lines (and `drop PATH` lines inside those) gets instead, in its
+debian-root/, what the packages hold under the kept paths, unpacked on the host as dpkg would (no
+maintainer script runs), and no .deb: the build COPYs files and decompresses nothing. scripts/up
+fetches while the base image builds, so the unpacking is off the image builds' path."""
 
 from __future__ import annotations
 
@@ -7,37 +13,90 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from maestro_deploy.local.daemon import last_lines
 from maestro_deploy.local.vendoring import once_per_lock
 
 DEBIAN_LOCK = "debian-packages.lock"
+UNPACKED = "debian-root"
 
 
 class VendoringError(Exception):
     """apt could not download a pinned package, or one it downloaded is not the one pinned."""
 
 
-def pins(lock: Path) -> dict[str, str]:
-    """name=version -> sha256, from the lock's `name=version sha256` lines."""
-    found = {}
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            spec, digest = line.split()
-            found[spec] = digest
+@dataclass
+class Lock:
+    pins: dict[str, str] = field(default_factory=dict)  # name=version -> sha256
+    keep: list[str] = field(default_factory=list)  # absolute paths inside the packages
+    drop: list[str] = field(default_factory=list)
+
+
+def read_lock(lock: Path) -> Lock:
+    found = Lock()
+    for number, line in enumerate(lock.read_text(encoding="utf-8").splitlines(), 1):
+        words = line.split()
+        if not words or line.startswith("#"):
+            continue
+        if len(words) != 2:
+            raise VendoringError(f"{lock}:{number}: expected `name=version sha256`, `keep PATH` or `drop PATH`")
+        if words[0] in ("keep", "drop"):
+            if not words[1].startswith("/"):
+                raise VendoringError(f"{lock}:{number}: {words[0]} takes an absolute path, such as /usr")
+            getattr(found, words[0]).append(words[1].rstrip("/") or "/")
+        else:
+            found.pins[words[0]] = words[1]
     return found
 
 
 def vendor_debs(context: Path) -> None:
-    """Download the context's pinned packages into its debs/, once per lock file."""
-    once_per_lock(context, DEBIAN_LOCK, "debs", _apt_download)
+    """Fill the context from its lock, once per lock file: debs/, or debian-root/ when it keeps paths."""
+    lock = context / DEBIAN_LOCK
+    if lock.is_file() and read_lock(lock).keep:
+        once_per_lock(context, DEBIAN_LOCK, UNPACKED, _unpacked)
+    else:
+        once_per_lock(context, DEBIAN_LOCK, "debs", _apt_download)
+
+
+def _unpacked(lock: Path, root: Path) -> None:
+    wanted = read_lock(lock)
+    with tempfile.TemporaryDirectory(prefix="maestro-debs-") as scratch:
+        _apt_download(lock, Path(scratch))
+        for deb in sorted(Path(scratch).glob("*.deb")):
+            unpack(deb, root, wanted.keep, wanted.drop)
+
+
+def _under(path: str, prefixes: list[str]) -> bool:
+    return any(path == p or path.startswith(p + "/") or p == "/" for p in prefixes)
+
+
+def unpack(deb: Path, root: Path, keep: list[str], drop: list[str]) -> None:
+    """What `deb` holds under `keep` and not under `drop`, into `root`: streamed from
+    dpkg-deb, so a dropped path (212 MB of time zones, for one) is never written."""
+    broken = None
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reading:
+        try:
+            with tarfile.open(fileobj=reading.stdout, mode="r|") as archive:
+                for member in archive:
+                    path = "/" + member.name.removeprefix("./").strip("/")
+                    if path != "/" and _under(path, keep) and not _under(path, drop):
+                        # The "tar" filter: nothing lands outside root; setuid bits are cleared.
+                        archive.extract(member, root, filter="tar")
+        except tarfile.TarError as err:  # dpkg-deb said why on stderr, or the stream is cut
+            broken = err
+        said = reading.stderr.read().decode(errors="replace")
+    if reading.returncode != 0 or broken:
+        raise VendoringError(f"dpkg-deb could not read {deb.name}: {last_lines(said) or broken}")
 
 
 def _apt_download(lock: Path, target: Path) -> None:
     if shutil.which("apt-get") is None:
         raise VendoringError(f"{lock} needs Debian's apt-get to download its packages")
-    wanted = pins(lock)
+    wanted = read_lock(lock).pins
     download = ["apt-get", "download", "-q", *wanted]
     result = subprocess.run(download, cwd=target, capture_output=True, text=True)
     if result.returncode != 0 and os.geteuid() == 0:
@@ -49,5 +108,6 @@ def _apt_download(lock: Path, target: Path) -> None:
     got = {hashlib.sha256(deb.read_bytes()).hexdigest(): deb.name for deb in target.glob("*.deb")}
     wrong = sorted(spec for spec, digest in wanted.items() if digest not in got)
     if wrong:
-        shutil.rmtree(target)
+        for deb in target.glob("*.deb"):
+            deb.unlink()
         raise VendoringError(f"not the packages {lock} pins (sha256 differs): {', '.join(wrong)}")
