@@ -8,6 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Event
 from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 from maestro_deploy.local.daemon import Daemon, LocalRunError, compose_command, last_lines, project
@@ -92,11 +93,14 @@ class Compose:
         with ThreadPoolExecutor(max_workers=max(1, len(builds))) as pool:
             # Each build starts as soon as its own image is known to need one, not once every
             # image's context is hashed: the block itself starts once they all are known.
-            known = {image: Future() for image in builds}
-            made = {image: pool.submit(self._make, image, build, known[image]) for image, build in builds.items()}
+            # A context that cannot be filled stops the builds not started yet; one already
+            # running ends first (leaving the pool waits for it).
+            known, stop = {image: Future() for image in builds}, Event()
+            made = {image: pool.submit(self._make, image, build, known[image], stop) for image, build in builds.items()}
             try:
                 commands = {image: decided.result() for image, decided in known.items()}
             except LocalRunError as err:  # a context's pinned downloads could not be fetched
+                stop.set()
                 raise BuildFailed(str(err)) from None
             for image in (image for image, command in commands.items() if command is None):
                 progress(f"image {image} reused (unchanged)")
@@ -114,24 +118,23 @@ class Compose:
         digest = build_digest(self.daemon, context, dockerfile, args)
         if image_label(self.daemon, image, DIGEST_LABEL) == digest:
             return None
-        # No network for its steps: what a build needs is in its context (the locks above), and a
-        # step's container then costs no interface on the bridge.
-        command = ["docker", "build", "-q", "--force-rm", "--network", "none", "-t", image, "--label", f"{DIGEST_LABEL}={digest}"]
+        command = ["docker", "build", "-q", "--force-rm", "-t", image, "--label", f"{DIGEST_LABEL}={digest}"]
         if build.get("dockerfile"):
             command += ["-f", str(dockerfile)]
         for key, value in args.items():
             command += ["--build-arg", f"{key}={value}"]
         return command + [str(context)]
 
-    def _make(self, image: str, build: dict, known: Future) -> Optional[str]:
-        """The image built, unless it is there as it would be; `known` hears which, first."""
+    def _make(self, image: str, build: dict, known: Future, stop: Event) -> Optional[str]:
+        """The image built, unless it is there as it would be (or `stop` is set); `known` hears
+        which, first."""
         try:
             command = self._build_command(image, build)
         except BaseException as err:
             known.set_exception(err)
             raise
         known.set_result(command)
-        return self._build(image, command) if command else None
+        return self._build(image, command) if command and not stop.is_set() else None
 
     def _build(self, image: str, command: list[str]) -> str:
         result = self.daemon.run(command, check=False, env={"DOCKER_BUILDKIT": "0"})

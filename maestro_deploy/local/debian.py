@@ -13,12 +13,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from maestro_deploy.local.daemon import last_lines
+from maestro_deploy.local.package_unpacking import UnpackError, unpack
 from maestro_deploy.local.vendoring import once_per_lock
 
 DEBIAN_LOCK = "debian-packages.lock"
@@ -54,12 +54,14 @@ def read_lock(lock: Path) -> Lock:
 
 
 def vendor_debs(context: Path) -> None:
-    """Fill the context from its lock, once per lock file: debs/, or debian-root/ when it keeps paths."""
+    """Fill the context from its lock, once per lock file: debs/, or debian-root/ when it keeps
+    paths; the other one, left by a lock of the other kind, goes (the build would send it)."""
     lock = context / DEBIAN_LOCK
-    if lock.is_file() and read_lock(lock).keep:
-        once_per_lock(context, DEBIAN_LOCK, UNPACKED, _unpacked)
-    else:
-        once_per_lock(context, DEBIAN_LOCK, "debs", _apt_download)
+    if not lock.is_file():
+        return
+    fill, target, other = (_unpacked, UNPACKED, "debs") if read_lock(lock).keep else (_apt_download, "debs", UNPACKED)
+    shutil.rmtree(context / other, ignore_errors=True)
+    once_per_lock(context, DEBIAN_LOCK, target, fill)
 
 
 def _unpacked(lock: Path, root: Path) -> None:
@@ -67,30 +69,10 @@ def _unpacked(lock: Path, root: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="maestro-debs-") as scratch:
         _apt_download(lock, Path(scratch))
         for deb in sorted(Path(scratch).glob("*.deb")):
-            unpack(deb, root, wanted.keep, wanted.drop)
-
-
-def _under(path: str, prefixes: list[str]) -> bool:
-    return any(path == p or path.startswith(p + "/") or p == "/" for p in prefixes)
-
-
-def unpack(deb: Path, root: Path, keep: list[str], drop: list[str]) -> None:
-    """What `deb` holds under `keep` and not under `drop`, into `root`: streamed from
-    dpkg-deb, so a dropped path (212 MB of time zones, for one) is never written."""
-    broken = None
-    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reading:
-        try:
-            with tarfile.open(fileobj=reading.stdout, mode="r|") as archive:
-                for member in archive:
-                    path = "/" + member.name.removeprefix("./").strip("/")
-                    if path != "/" and _under(path, keep) and not _under(path, drop):
-                        # The "tar" filter: nothing lands outside root; setuid bits are cleared.
-                        archive.extract(member, root, filter="tar")
-        except tarfile.TarError as err:  # dpkg-deb said why on stderr, or the stream is cut
-            broken = err
-        said = reading.stderr.read().decode(errors="replace")
-    if reading.returncode != 0 or broken:
-        raise VendoringError(f"dpkg-deb could not read {deb.name}: {last_lines(said) or broken}")
+            try:
+                unpack(deb, root, wanted.keep, wanted.drop)
+            except UnpackError as err:
+                raise VendoringError(f"unpacking {lock}'s packages failed: {err}") from None
 
 
 def _apt_download(lock: Path, target: Path) -> None:
