@@ -240,3 +240,15 @@ def test_a_file_where_a_directory_is_is_an_error_naming_the_member(tmp_path):
     said = unpack_within(deb, tmp_path / "root")
     assert said == "clash.deb: ./usr/d: Is a directory"
 
+
+
+@pytest.mark.parametrize("keeps, stale", [("keep /usr\n", "debs"), ("", "debian-root")])
+def test_a_lock_that_changes_kind_leaves_nothing_of_the_other_kind(tmp_path, apt, keeps, stale):
+    """What the other kind of lock made would stay in the build context: hashed and sent to Docker."""
+    deb = make_deb(apt, "tool", {"/usr/bin/tool": "run"})
+    context = tmp_path / "context"
+    (context / stale).mkdir(parents=True)
+    (context / stale / "left-over").write_text("from the lock before")
+    write_lock(context, {"tool": hashlib.sha256(deb.read_bytes()).hexdigest()}, keeps)
+    vendor_debs(context)
+    assert not (context / stale).exists()
