@@ -70,6 +70,10 @@ class ProductDefaults(_Strict):
         API is `engine-blue`, quality-fabric's runner `<name>-runner`; two never collide."""
         return name if len(self.units) == 1 else f"{name}-{component}"
 
+    def database_unit_name(self, name: str) -> str:
+        """The bundled database's unit, named after the product's component: `engine-blue-db`."""
+        return f"{name}-db"
+
 
 @functools.cache
 def load_catalog() -> dict[str, ProductDefaults]:

@@ -87,10 +87,27 @@ def bytes_problem(text: str) -> Optional[str]:
     return None
 
 
+# The largest body ingress-nginx takes, in the megabytes it is written in (`100m`): its
+# client_max_body_size is an off_t, and nginx refuses a larger value (ngx_parse_offset).
+MAX_NGINX_MEGABYTES = (2**63 - 1) // 2**20
+
+
+def upload_size_problem(text: str) -> Optional[str]:
+    """What is wrong with the largest request body a public host takes (ingress-nginx's proxy-body-size)."""
+    if problem := bytes_problem(text):
+        return problem
+    if round(quantity(text) / 2**20) > MAX_NGINX_MEGABYTES:
+        return f"more than ingress-nginx takes ({MAX_NGINX_MEGABYTES}m)"
+    return None
+
+
 # --- sizes ---------------------------------------------------------------------------------
 # What the API server stores in one object (etcd's request limit), and a ConfigMap's or Secret's data.
 MAX_OBJECT = 3 * 2**19  # 1.5 MiB
 MAX_CONFIG_DATA = 2**20  # 1 MiB
+# All of one object's annotations (the API server's limit): where a client-side `kubectl apply`
+# keeps its copy of the whole object (kubectl.kubernetes.io/last-applied-configuration).
+MAX_ANNOTATIONS = 256 * 2**10
 # The kernel's limit on one argument or environment string, `NAME=value` (MAX_ARG_STRLEN).
 MAX_ENV_VALUE = 128 * 2**10
 # RFC 9110 (4.1): senders and recipients should take URIs of at least 8000 octets; a longer one
@@ -200,6 +217,35 @@ def url_problem(text: str, schemes: tuple[str, ...] = ("http", "https"), credent
         return str(err)
     if not credentials and url.userinfo is not None:
         return "holds credentials (user or password), which would be deployed and shown in plain text"
+    return None
+
+
+# --- Docker daemon addresses (DOCKER_HOST) -------------------------------------------------------
+# What the Docker CLI and the Docker provider take as a daemon's address, and no more: a Unix
+# socket by its absolute path, tcp://host[:port] or ssh://[user@]host[:port]. None of it needs a
+# shell's quoting (a render prints it in a command to copy), and a password is refused, as Docker
+# refuses it: ssh:// logs in with a key or an agent.
+_SOCKET_PATH = re.compile(r"/[A-Za-z0-9._/-]+")
+_SSH_USER = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
+
+
+def docker_host_problem(text: str) -> Optional[str]:
+    """What is wrong with `text` as a Docker daemon's address (never quoting it)."""
+    if text.startswith("unix://"):
+        path = text.removeprefix("unix://")
+        if len(path) > MAX_PATH or not _SOCKET_PATH.fullmatch(path):
+            return "its socket path is not absolute, or holds something but letters, digits and . _ - /"
+        return None
+    if not text.startswith(("tcp://", "ssh://")):
+        return "its scheme is not unix, tcp or ssh"
+    try:
+        url = parse_url(text, ("tcp", "ssh"))
+    except ValueError as err:
+        return str(err)
+    if url.userinfo is not None and (url.scheme == "tcp" or not _SSH_USER.fullmatch(url.userinfo)):
+        return "holds a password, or a user where none belongs: ssh:// logs in with a key or an agent"
+    if url.path or url.query is not None or url.fragment is not None:
+        return "has a path, a query or a fragment: a daemon is a host and a port"
     return None
 
 

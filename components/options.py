@@ -24,6 +24,7 @@ VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?$"
 DIGEST = r"^sha256:[a-f0-9]{64}$"
 STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
 OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+PEM_CERTIFICATES = r"^\s*(-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=]{1,76}\r?\n)+-----END CERTIFICATE-----\s*)+$"
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {
     DNS_LABEL: "expected a DNS label: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric",
@@ -33,6 +34,7 @@ PATTERN_MEANING = {
     DIGEST: "expected sha256: followed by 64 lowercase hex digits",
     STACK_NAME: "expected a stack name: org/project/stack, project/stack or stack",
     OUTPUT_NAME: "expected a stack output name such as engine_url",
+    PEM_CERTIFICATES: "expected PEM certificates: each a BEGIN CERTIFICATE line, lines of base64, an END CERTIFICATE line",
 }
 def matcher(pattern: str) -> Callable[[str], bool]:
     """Whether a whole value matches (`$` alone would let a trailing newline through)."""
@@ -79,15 +81,20 @@ def few(limit: int, what: str, why: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def url_checked(expected: str, schemes: tuple[str, ...] = ("http", "https"), credentials: bool = False) -> AfterValidator:
-    """A URL by the one strict parser (grammar.parse_url): the message says what is expected and why not."""
+def explained(problem_of: Callable[[str], Optional[str]], expected: str) -> AfterValidator:
+    """A string check by one of the platforms' grammars that says what is wrong: `expected: why not`."""
 
     def check(value: str) -> str:
-        if problem := grammar.url_problem(value, schemes, credentials):
+        if problem := problem_of(value):
             raise ValueError(f"{expected}: {problem}")
         return value
 
     return AfterValidator(check)
+
+
+def url_checked(expected: str, schemes: tuple[str, ...] = ("http", "https"), credentials: bool = False) -> AfterValidator:
+    """A URL by the one strict parser (grammar.parse_url): the message says what is expected and why not."""
+    return explained(lambda value: grammar.url_problem(value, schemes, credentials), expected)
 
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -121,9 +128,17 @@ ObjectName = Annotated[
     ),
 ]
 DnsName = Annotated[
-    str, matching(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$", "expected a lowercase DNS name such as localhost or vm.example.com")
+    str,
+    matching(
+        # The last label has a letter: a browser reads a name ending in a number as an IPv4 address.
+        rf"^(?=.{{1,253}}$)({_LABEL}\.)*(?=[a-z0-9-]*[a-z]){_LABEL}$",
+        "expected a lowercase DNS name such as localhost or vm.example.com, its last label not a number",
+    ),
 ]
 IPv4 = Annotated[str, checked(grammar.is_ipv4, "expected an IPv4 address such as 127.0.0.1, without leading zeros")]
+DockerHost = Annotated[
+    str, explained(grammar.docker_host_problem, "expected a Docker daemon: unix:///path/to.sock, tcp://host:port or ssh://host (a user name, if any, before an @)")
+]
 DatabaseUrl = Annotated[
     str,
     matching(
@@ -333,7 +348,7 @@ class MlPlatformOptions(ProductOptions):
 
 class RegistryOptions(ProductOptions):
     storage: Optional[Storage] = None
-    max_upload_size: Quantity = Field(
+    max_upload_size: Annotated[Quantity, explained(grammar.upload_size_problem, "expected the largest upload, such as 100Mi")] = Field(
         "100Mi", description="The largest package its public host accepts (ingress-nginx's default is 1 MiB)."
     )
     username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = Field(

@@ -9,7 +9,7 @@ stack file stays quick.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Iterable, Literal, Optional
 from urllib.parse import urlsplit
 
 from maestro_components.catalog import load_catalog
@@ -139,13 +139,31 @@ CLUSTER_PROMETHEUS = StackEndpoint(
 STACK_ENDPOINTS: tuple[StackEndpoint, ...] = (OTLP_COLLECTOR, CLUSTER_PROMETHEUS)
 
 
+def _env_vars(places: Iterable[str]) -> frozenset[str]:
+    return frozenset(where.split(" ", 1)[1] for where in places if where.startswith("env "))
+
+
 def env_of(endpoint: StackEndpoint) -> frozenset[str]:
     """The variables an endpoint sets on every product."""
-    return frozenset(where.split(" ", 1)[1] for where in endpoint.lands_in if where.startswith("env "))
+    return _env_vars(endpoint.lands_in)
 
 
 def calls_of(caller: str) -> list[Call]:
     return [call for call in WIRING if call.caller == caller]
+
+
+def wired_env_of(caller: str) -> frozenset[str]:
+    """The variables the table's calls set on a caller's unit."""
+    return _env_vars(call.lands_in for call in calls_of(caller))
+
+
+def landing(caller: str, arg: str, kind: Literal["env", "test config"]) -> str:
+    """Where the caller's unit reads the URL its component takes as `arg`, as the table says:
+    the env var (kind "env") or the test config's field ("test config": `target.api_base`)."""
+    (call,) = (call for call in calls_of(caller) if call.arg == arg)
+    if not call.lands_in.startswith(f"{kind} "):
+        raise ValueError(f"{caller}'s {arg} lands in {call.lands_in}, not in a {kind}")
+    return call.lands_in.removeprefix(f"{kind} ")
 
 
 def product_settings(components: Any, product: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import shlex
 import sys
 import time
 import traceback
@@ -13,7 +14,7 @@ from typing import Any, Optional
 
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.ephemeral import DriverError
-from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_INVALID
+from maestro_deploy.exit_codes import EXIT_BUG, EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_INVALID, EXIT_OK
 from maestro_deploy.local import BuildFailed, Compose, Daemon, LocalRunError, NotStarted, Progress
 from maestro_deploy.config.environment import load_stack_outputs
 from maestro_deploy.offline.running import STATE_DIR, run_loaded, write_compose
@@ -52,7 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if callers
             else f"{loaded.name}: engine_internal_url not offered to other stacks (maestro:kubernetes.admit_namespaces names who may call it)"
         )
-    return 0
+    return EXIT_OK
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -76,16 +77,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     print(f"{loaded.name}: wrote {len(objects)} Kubernetes objects{listed} and their kustomization.yaml to {args.out}")
     for secret in written.unsupplied:
         print(f"warning: Secret {secret}: the stack reads it and no file that {USER_RESOURCES} names supplies it ({EXPECTED_SECRETS}: its keys)", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
     compose, services = write_compose(loaded, out, state)
     name = loaded.name
     host = loaded.settings.docker.host if loaded.settings.docker else None
-    on = f"DOCKER_HOST={host} " if host else ""  # the daemon maestro:docker.host names, not this shell's
+    on = f"DOCKER_HOST={shlex.quote(host)} " if host else ""  # the daemon maestro:docker.host names, not this shell's
     print(f"{name}: wrote {compose} ({services} services); up: {on}docker compose -p maestro-{name} -f {compose} up -d (or docker-compose, v1)")
-    return 0
+    return EXIT_OK
 
 
 def cmd_compose_up(args: argparse.Namespace) -> int:
@@ -137,7 +138,7 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
     except NeverHealthy as err:
         print(f"error: {err}", file=sys.stderr)
         if not upgrade:
-            return 1
+            return EXIT_FAILED
         failed_at = progress.elapsed()
         previous.put_back()
         restored = Compose(name, out, daemon)
@@ -148,11 +149,11 @@ def cmd_compose_up(args: argparse.Namespace) -> int:
             f"the export that failed is in {previous.failed}",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_FAILED
     progress(f"{name}: every service healthy")
     print_urls(json.loads((out / "outputs.json").read_text(encoding="utf-8")), args.stack)
     print(f"Tear it down: maestro-deploy compose down {args.stack} (data kept; --delete-data removes it too)")
-    return 0
+    return EXIT_OK
 
 
 def _first_up(compose: Compose, progress: Progress) -> None:
@@ -217,7 +218,7 @@ def cmd_compose_down(args: argparse.Namespace) -> int:
     left = leftovers(name, daemon)
     kept = "; data volumes kept (--delete-data removes them)" if not args.delete_data else ""
     print(f"{name}: down{kept}" + (f"; left: {left}" if left and args.delete_data else ""))
-    return 1 if left and args.delete_data else 0
+    return EXIT_FAILED if left and args.delete_data else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -245,10 +246,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
         path = take_backup(loaded.name, Path(args.to), daemon_of(loaded.settings))
     except PartFailed as err:
         print(f"error: backup failed, nothing written: {err}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print(f"{loaded.name}: backed up to")
     print(path)
-    return 0
+    return EXIT_OK
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
@@ -262,9 +263,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         restore(loaded.name, Path(args.path), args.force, daemon_of(loaded.settings), print)
     except PartFailed as err:
         print(f"error: restore failed: {err}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print(f"{loaded.name}: restored from {args.path}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -277,7 +278,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return docker_logs(loaded.name, args.unit, args.follow, since, daemon_of(loaded.settings))
     k = loaded.settings.kubernetes
     print(kubectl_logs(k.namespace, loaded.name, args.unit, args.follow, since, k.context))
-    return 0
+    return EXIT_OK
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -285,7 +286,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     loaded = _load(args)
     print(mermaid(loaded.name, run_loaded(loaded).outputs["wiring"]), end="")
-    return 0
+    return EXIT_OK
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
@@ -310,7 +311,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
                 ]
             )
     print(json.dumps({name: run.shown_outputs(args.show_secrets)}, indent=2))
-    return 0
+    return EXIT_OK
 
 
 def ephemeral_config(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -318,13 +319,20 @@ def ephemeral_config(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from urllib.parse import urlsplit
 
     from maestro_components.catalog import load_catalog
+    from maestro_components.wiring import calls_of
 
     base = read_stack_config(resolve_stack_path(args.from_stack)[1]) if args.from_stack else {}
     given = base.get("maestro:components") or {}
     qf = {k: v for k, v in (given.get("quality-fabric") or {}).items() if k != "target"}
     components: dict[str, Any] = {}
     if args.api_base:
-        qf["target"] = {"api_base": args.api_base, **({"frontend_url": args.frontend_url} if args.frontend_url else {})}
+        # --api-base and --frontend-url give the URLs quality-fabric takes as those arguments,
+        # under the settings the wiring table names for them (`quality-fabric.target.api_base` ...).
+        given_urls = {"api_base": args.api_base, "frontend_url": args.frontend_url}
+        for call in calls_of("quality-fabric"):
+            if given_urls[call.arg]:
+                section, field = call.setting.split(".")[1:]
+                qf.setdefault(section, {})[field] = given_urls[call.arg]
         words = urlsplit(args.api_base).hostname or "target"
     else:
         known = set(load_catalog()) - {"quality-fabric"}
@@ -392,7 +400,7 @@ def cmd_ephemeral_list(args: argparse.Namespace) -> int:
 
     lines = ephemeral.listing(make_driver(args))
     print("\n".join(lines) if lines else "no ephemeral stacks")
-    return 0
+    return EXIT_OK
 
 
 def cmd_ephemeral_destroy(args: argparse.Namespace) -> int:
@@ -411,7 +419,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from maestro_deploy.config.schema import stack_file_schema
 
     print(json.dumps(stack_file_schema(), indent=2))
-    return 0
+    return EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
@@ -540,10 +548,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         except BrokenPipeError:
             # The reader went away (`outputs | head`): nothing more to say to it.
             silence_stdout()
-            return 0
+            return EXIT_OK
         except Exception:  # a bug: its traceback, through the redaction set like every line
             traceback.print_exc()
-            return 1
+            return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -8,3 +8,6 @@ EXIT_INVALID = 2
 # Docker, Compose or the Pulumi engine failed, or the stack is not running: the same code as
 # bad input, so that a CI step stops; the message says which.
 EXIT_INFRASTRUCTURE = 2
+# A bug in maestro-deploy: its traceback is printed (through the redaction set), with Python's own
+# code for an uncaught exception.
+EXIT_BUG = 1

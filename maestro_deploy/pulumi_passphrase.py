@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_deploy.exit_codes import EXIT_INVALID
+from maestro_deploy.exit_codes import EXIT_INVALID, EXIT_OK
 from maestro_deploy.safety.files import read_private, write_private
 
 PULUMI_STATE = Path(".pulumi-state")
@@ -48,7 +48,7 @@ def main() -> int:
         return EXIT_INVALID
     for name, value in found.items():
         print(f"export {name}={shlex.quote(value)}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 # 2 when the stack is not running or its platform does not answer, as the other commands.
-from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE
+from maestro_deploy.exit_codes import EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 from maestro_deploy.offline.running import run_loaded
 from maestro_deploy.offline.stack import Loaded
 
@@ -34,7 +34,7 @@ def docker_status(loaded: Loaded) -> int:
         print(f"{u.product:15} {u.unit:24} {u.state:12} {u.health:10} {up:>8}  {u.image:32} {public.get(u.unit, '')}")
     bad = [u.unit for u in units if not u.ok]
     print(f"{loaded.name}: " + (f"not healthy: {', '.join(bad)}" if bad else f"all {len(units)} units healthy"))
-    return 1 if bad else 0
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def kubernetes_status(loaded: Loaded) -> int:
@@ -57,6 +57,6 @@ def kubernetes_status(loaded: Loaded) -> int:
     if shutil.which("kubectl") and subprocess.run(["kubectl", "config", "current-context"], capture_output=True).returncode == 0:
         live = subprocess.run(command, capture_output=True, text=True, timeout=30)
         print(live.stdout or live.stderr, end="")
-        return 0 if live.returncode == 0 else EXIT_INFRASTRUCTURE
+        return EXIT_OK if live.returncode == 0 else EXIT_INFRASTRUCTURE
     print("(no cluster context here: nothing live to show)")
-    return 0
+    return EXIT_OK

@@ -366,3 +366,21 @@ def test_the_custom_frontend_stack_allows_its_origin():
     env = stack_env("custom-frontend")
     assert env_of(env, "engine")["MAESTRO_CORS_ORIGINS"] == "https://dashboard.partner.example.com"
     assert "frontend" not in env.names("Deployment")
+
+
+def test_every_versioned_call_of_the_wiring_table_checks_its_contract_major():
+    """Not only the frontend's: a hive that declares the contract it speaks is held to its engine's."""
+    from maestro_deploy.config.compatibility import Deployed, Entry, check
+
+    matrix = {
+        "maestro-engine": {"1.2.3": Entry(api_contract_version="1.0")},
+        "maestro-hive": {"4.0.0": Entry(api_contract_version="2.0")},
+    }
+    errors, _ = check([Deployed("engine", "1.2.3"), Deployed("hive", "4.0.0")], matrix)
+    assert [str(e) for e in errors] == [
+        "maestro:components.hive: hive 4.0.0 speaks API contract 2.0, but engine 1.2.3 serves 1.0; "
+        "set allow_incompatible: true on either to deploy anyway"
+    ]
+    # A tester of any target is held to no contract.
+    matrix["quality-fabric"] = {"2.0.0": Entry(api_contract_version="9.0")}
+    assert check([Deployed("engine", "1.2.3"), Deployed("quality-fabric", "2.0.0")], matrix) == ([], [])

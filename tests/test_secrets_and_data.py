@@ -47,7 +47,7 @@ def everything_secret(platform: str) -> dict:
         config["maestro:kubernetes"] = {
             "namespace": "secrets",
             "domain": "s.example.com",
-            "tls": {"certificate": "-----BEGIN CERTIFICATE-----abc", "key": GIVEN["tls_key"]},
+            "tls": {"certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "key": GIVEN["tls_key"]},
         }
     else:
         config["maestro:platform"] = "docker"

@@ -32,6 +32,14 @@ def full_env(prefix: str) -> dict[str, str]:
     return {f"{prefix}{i}": "x" * (grammar.MAX_ENV_VALUE - len(f"{prefix}{i}=")) for i in range(8)}
 
 
+def pem_of(size: int) -> str:
+    """A PEM certificate block of exactly `size` bytes: 64 base64 characters a line, as PEM writes."""
+    head, tail = "-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n"
+    body = size - len(head) - len(tail)
+    lines = ["A" * 64 + "\n"] * (body // 65)
+    return head + "".join(lines) + ("A" * (body % 65 - 1) + "\n" if body % 65 > 1 else "") + tail + "\n" * (body % 65 == 1)
+
+
 def write(tmp_path, config: dict) -> str:
     path = tmp_path / "Pulumi.sizes.yaml"
     # JSON is YAML, and writing megabytes of it is far quicker than PyYAML's emitter.
@@ -55,7 +63,7 @@ def kubernetes(components: dict, **kubernetes_settings) -> dict:
         (kubernetes({"hive": {"api_token": "t" * (grammar.MAX_ENV_VALUE + 1), "engine": "https://api.example.com/api"}}), "maestro:components.hive.api_token", f"at most {grammar.MAX_ENV_VALUE}"),
         ({"maestro:platform": "docker", "maestro:components": {"registry": {"env": {"BLOB": "\u00e9" * (grammar.MAX_ENV_VALUE // 2)}}}}, "maestro:components.registry.env.BLOB", f"at most {grammar.MAX_ENV_VALUE}"),
         ({"maestro:platform": "docker", "maestro:components": {"engine": {"build": {"context": "reference", "args": {"A": "x" * grammar.MAX_ENV_VALUE}}}}}, "maestro:components.engine.build.args.A", f"at most {grammar.MAX_ENV_VALUE}"),
-        (kubernetes({"engine": {}}, tls={"certificate": "-----BEGIN CERTIFICATE-----\n" + "A" * (grammar.MAX_CONFIG_DATA // 2), "key": {"secure": "v1:AAAA"}}), "maestro:kubernetes.tls.certificate", f"at most {grammar.MAX_CONFIG_DATA // 2}"),
+        (kubernetes({"engine": {}}, tls={"certificate": pem_of(grammar.MAX_CONFIG_DATA // 2 + 1), "key": {"secure": "v1:AAAA"}}), "maestro:kubernetes.tls.certificate", f"at most {grammar.MAX_CONFIG_DATA // 2}"),
         (kubernetes({"engine": {}}, admit_namespaces=[f"n{i}" for i in range(1001)]), "maestro:kubernetes.admit_namespaces", "1001 namespaces; at most 1000"),
         ({"maestro:platform": "docker", "maestro:components": {"engine": {"build": {"context": "c" * 300}}}}, "maestro:components.engine.build.context", "no Dockerfile in"),
     ],
@@ -75,6 +83,16 @@ def test_a_deployment_over_its_size_is_refused_at_check(tmp_path, capsys):
     assert "error: maestro:components.ml-platform.env: 1200038 bytes in all; at most 1 MiB" in capsys.readouterr().err
 
 
+def test_an_env_a_client_side_apply_could_not_keep_is_a_warning(tmp_path, capsys):
+    """Valid, but `kubectl apply` without --server-side copies the Deployment into an annotation,
+    and an object's annotations hold 256 KiB: `check` says to apply it server-side."""
+    env = {f"V{i}": "x" * 100_000 for i in range(2)}
+    assert cli.main(["check", write(tmp_path, kubernetes({"ml-platform": {"env": env}}))]) == 0
+    assert "warning: maestro:components.ml-platform.env: 200006 bytes in all: apply the render server-side" in capsys.readouterr().err
+    assert cli.main(["check", write(tmp_path, kubernetes({"ml-platform": {"env": {"V": "x" * 100_000}}}))]) == 0
+    assert "server-side" not in capsys.readouterr().err
+
+
 def stored_size(obj: dict) -> int:
     return len(json.dumps(obj, ensure_ascii=False).encode())
 
@@ -83,7 +101,6 @@ def test_the_largest_values_check_accepts_render_within_the_platforms_limits(tmp
     """Every bounded field at its limit, at once: `check` passes and every object fits. The
     engine's Deployment carries the most (a full env, the origins, a URL each wiring sets):
     the other products' env is left out, as it would only make the render slower."""
-    pem = "-----BEGIN CERTIFICATE-----\n"
     components = {
         "engine": {
             "env": full_env("E"),
@@ -101,7 +118,7 @@ def test_the_largest_values_check_accepts_render_within_the_platforms_limits(tmp
     config = kubernetes(
         components,
         admit_namespaces=[f"{i:04d}" + "a" * 59 for i in range(1000)],
-        tls={"certificate": pem + "A" * (grammar.MAX_CONFIG_DATA // 2 - len(pem)), "key": {"secure": "v1:AAAA"}},
+        tls={"certificate": pem_of(grammar.MAX_CONFIG_DATA // 2), "key": {"secure": "v1:AAAA"}},
     )
     config["maestro:observability"] = {"otlp_endpoint": longest_url("http://otel.example.com/")}
     path = write(tmp_path, config)

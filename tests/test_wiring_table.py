@@ -85,7 +85,7 @@ def test_a_stack_serving_its_own_certificate_allows_its_frontends_https_origin()
         "maestro:kubernetes": {
             "namespace": "tls",
             "domain": "tls.example.com",
-            "tls": {"certificate": "-----BEGIN CERTIFICATE-----abc", "key": "k"},
+            "tls": {"certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "key": "k"},
         },
         "maestro:components": {"engine": {}, "frontend": {}},
     }

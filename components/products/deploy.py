@@ -84,8 +84,9 @@ def _wiring_args(
         else:
             urls[call.arg] = None
     calls = given + local
-    if key == "frontend":
-        return {**urls, "backend": calls[0]}  # a frontend hands its browsers one API to call
+    if any(call.cors for call in calls_of(key)):
+        # Its calls are its browsers': it hands them one API to call, served by `backend`.
+        return {**urls, "backend": calls[0]}
     if calls_of(key):
         return {**urls, "calls": calls}
     browser_callers = [c for c in WIRING if c.callee == key and c.cors]

@@ -89,8 +89,9 @@ class Engine(pulumi.ComponentResource):
         self, name: str, platform: Platform, options: Optional[DatabaseOptions]
     ) -> tuple[pulumi.Output[str], list[str]]:
         """Deploy the bundled PostgreSQL; return the engine's connection URL, as a secret, and its unit."""
-        db = load_catalog()[FACTS.key].database
-        unit_name = f"{name}-db"
+        defaults = load_catalog()[FACTS.key]
+        db = defaults.database
+        unit_name = defaults.database_unit_name(name)
         image = options.image if options and options.image else f"{db.image}:{db.version}"
         # Stored in the stack's state, so every `pulumi up` reuses the same password.
         password = pulumi_random.RandomPassword(

@@ -12,6 +12,7 @@ from maestro_components.options import FrontendOptions
 from maestro_components.products.common import unit_from_catalog
 from maestro_components.products.facts import FRONTEND as FACTS
 from maestro_components.unit import Platform
+from maestro_components.wiring import landing
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Frontend(pulumi.ComponentResource):
             "web",
             load_catalog()[FACTS.key],
             args.options,
-            env={"VITE_MAESTRO_API_BASE": args.api_base},
+            env={landing(FACTS.key, "api_base", "env"): args.api_base},
             # The browser calls the API, not the frontend's pods: no network rule, only a drawn edge.
             browser_calls=[args.backend],
         )

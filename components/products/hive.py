@@ -12,6 +12,7 @@ from maestro_components.options import HiveOptions
 from maestro_components.products.common import unit_from_catalog
 from maestro_components.products.facts import HIVE as FACTS
 from maestro_components.unit import Platform
+from maestro_components.wiring import landing
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Hive(pulumi.ComponentResource):
             "worker",
             load_catalog()[FACTS.key],
             options,
-            env={"MAESTRO_API_BASE": args.api_base, "MAESTRO_TEMPLATES_PATH": templates},
+            env={landing(FACTS.key, "api_base", "env"): args.api_base, "MAESTRO_TEMPLATES_PATH": templates},
             secret_env=({"MAESTRO_API_TOKEN": pulumi.Output.secret(options.api_token)} if options.api_token else {}),
             calls=args.calls + ([templates] if "://" in templates else []),
         )

@@ -4,7 +4,7 @@ and depends on no Maestro code; its target arrives as a test config file."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import yaml
@@ -14,6 +14,7 @@ from maestro_components.options import QualityFabricOptions
 from maestro_components.products.common import unit_from_catalog
 from maestro_components.products.facts import QUALITY_FABRIC as FACTS
 from maestro_components.unit import Platform
+from maestro_components.wiring import landing
 
 
 @dataclass
@@ -28,11 +29,15 @@ class QualityFabricArgs:
 
 
 def test_config(name: str, api_base: str, frontend_url: Optional[str], suites: list[str]) -> str:
-    """The test config in quality-fabric's own format (see the platform strategy)."""
-    target = {"api_base": api_base}
-    if frontend_url is not None:
-        target["frontend_url"] = frontend_url
-    return yaml.safe_dump({"name": name, "target": target, "test_suites": suites}, sort_keys=False)
+    """The test config in quality-fabric's own format (see the platform strategy): the target's
+    URLs in the fields the wiring table says they land in (`target.api_base` ...)."""
+    config: dict[str, Any] = {"name": name}
+    for arg, url in {"api_base": api_base, "frontend_url": frontend_url}.items():
+        section, field_name = landing(FACTS.key, arg, "test config").split(".")
+        if url is not None:
+            config.setdefault(section, {})[field_name] = url
+    config["test_suites"] = suites
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 class QualityFabric(pulumi.ComponentResource):

@@ -2,8 +2,8 @@
 work together, checked before anything is registered.
 
 Each product version lists, under `compatible_<kind>`, the ranges of the others that it
-works with; a frontend and an engine must also share the major of their
-`api_contract_version`. A pair that breaks either is an error naming both products,
+works with; a product built against another's API (a frontend or a hive and their engine, by the
+wiring table) must also share the major of their `api_contract_version`. A pair that breaks either is an error naming both products,
 their versions and the range, unless either product says `allow_incompatible: true`
 (then a warning). A version missing from the matrix is a warning: unchecked.
 """
@@ -19,14 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from maestro_components.catalog import load_data, package_data
 from maestro_components.products.facts import PRODUCTS
+from maestro_components.wiring import WIRING
 
 from maestro_deploy.config.errors import Problem
 
 # product key in a stack -> its name in the matrix
 MATRIX_NAME = {key: facts.matrix_name for key, facts in PRODUCTS.items()}
 PRODUCT_KEY = {name: key for key, name in MATRIX_NAME.items()}
-# Products whose API contract versions must agree.
-CONTRACT_PAIRS = [("frontend", "engine")]
+# Products whose API contract versions must agree: each caller built against its callee's API,
+# as the wiring table says (a tester of any target is not).
+CONTRACT_PAIRS = [(call.caller, call.callee) for call in WIRING if call.versioned]
 
 
 class Entry(BaseModel):

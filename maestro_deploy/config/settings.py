@@ -16,10 +16,12 @@ from maestro_components import grammar
 from maestro_components.wiring import STACK_ENDPOINTS
 from maestro_components.options import (
     OUTPUT_NAME,
+    PEM_CERTIFICATES,
     BackupOptions,
     STACK_NAME,
     DnsLabel,
     DnsName,
+    DockerHost,
     EngineOptions,
     FrontendOptions,
     HiveOptions,
@@ -101,7 +103,9 @@ class Tls(Strict):
     certificate: Optional[
         Annotated[
             str,
-            Field(pattern=r"^-----BEGIN CERTIFICATE-----"),
+            # Whole PEM blocks, as an ingress controller loads them: a header alone, or a block
+            # cut short, would be deployed and then refused, and the hosts served with a default.
+            Field(pattern=PEM_CERTIFICATES),
             # A chain is a few KiB; its TLS Secret holds it and the key within 1 MiB.
             at_most(grammar.MAX_CONFIG_DATA // 2, "half of what one Secret holds, the other half for its key"),
         ]
@@ -135,8 +139,8 @@ class Kubernetes(Strict):
 
 
 class Docker(Strict):
-    host: Optional[str] = Field(
-        None, description="The Docker daemon: unix:///var/run/docker.sock, ssh://user@vm; omitted: DOCKER_HOST or the local one."
+    host: Optional[DockerHost] = Field(
+        None, description="The Docker daemon: unix:///var/run/docker.sock, tcp://vm:2376, ssh://user@vm; omitted: DOCKER_HOST or the local one."
     )
     domain: DnsName = Field(
         "localhost",

@@ -94,6 +94,8 @@ def examine(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> E
         namespace, sep, name = str(key).partition(":")
         if not sep:
             problems.append(Problem(str(key), f"config keys are namespaced; did you mean `{NAMESPACE}:{key}`?"))
+        elif not namespace or not name:
+            problems.append(Problem(str(key), "expected a config key as project:key, neither part empty"))
         elif namespace == NAMESPACE:
             ours[name] = value
     if isinstance(ours.get("components"), dict):
@@ -196,6 +198,8 @@ def _cross_checks(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
             yield Problem("maestro:kubernetes.namespace", f"{k.namespace!r} is reserved; give the stack a namespace of its own")
         if k and k.domain:
             yield from _host_length_problems("maestro:kubernetes.domain", k.domain)
+        if k:
+            yield from _admitted_problems(k)
     elif k is not None:
         yield Problem("maestro:kubernetes", f"only for maestro:platform kubernetes; this stack runs on {s.platform}")
     if s.platform != "docker" and s.docker is not None:
@@ -246,7 +250,8 @@ def _cross_checks(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
     yield from _backup_problems(s)
     for call in WIRING:
         if product_settings(c, call.caller) is not None:
-            yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call))
+            api_base = call.endpoint == "api_url"
+            yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call), api_base)
     yield from _unwired_calls(s, unparsed)
 
 
@@ -347,13 +352,31 @@ def _amount_problems(path: str, resources: Any, platform: str) -> Iterator[Probl
                 yield Problem(where, f"{value} is below Docker's minimum of 0.01 CPUs (10m)")
 
 
-def _endpoint_problems(path: str, endpoint: Any) -> Iterator[Problem]:
+def _admitted_problems(k: Any) -> Iterator[Problem]:
+    """Each admitted namespace is another stack's: the stack's own would let every pod in it call
+    the engine, past the rule that admits only the units wired to it; one named twice is a rule twice."""
+    seen: set[str] = set()
+    for i, namespace in enumerate(k.admit_namespaces):
+        path = f"maestro:kubernetes.admit_namespaces[{i}]"
+        if namespace == k.namespace:
+            yield Problem(path, f"{namespace!r} is this stack's own namespace: its units that call the engine are admitted by the wiring, and no other pod may be")
+        elif namespace in seen:
+            yield Problem(path, f"{namespace!r} is named twice")
+        seen.add(namespace)
+
+
+def _endpoint_problems(path: str, endpoint: Any, api_base: bool) -> Iterator[Problem]:
+    """`api_base`: the URL is an API's base, to which the caller appends its paths."""
     if endpoint is None:
         return
     if endpoint.url is not None and (endpoint.stack or endpoint.output):
         yield Problem(path, "give url, or stack and output, not both")
     elif endpoint.url is None and not (endpoint.stack and endpoint.output):
         yield Problem(path, "give url, or stack and output (another stack's output that holds the URL)")
+    elif api_base and endpoint.url is not None:
+        url = grammar.parse_url(endpoint.url)  # parsed once already: HttpUrlStr took it
+        if url.query is not None or url.fragment is not None:
+            yield Problem(path, "an API base takes no query or fragment: the paths its caller appends would land inside them")
 
 
 def _exactly_one(path: str, bundled: Any, external: Any, external_key: str) -> Iterator[Problem]:
@@ -376,7 +399,7 @@ def _data_units() -> tuple[str, ...]:
     found = []
     for key, defaults in load_catalog().items():
         if defaults.database:
-            found.append(f"{key}-db")
+            found.append(defaults.database_unit_name(key))
         found += [defaults.unit_name(key, c) for c, unit in defaults.units.items() if unit.data]
     return tuple(found)
 
@@ -448,6 +471,18 @@ def warnings(s: StackSettings) -> list[Problem]:
             )
         )
     found += _backup_warnings(s)
+    if s.platform == "kubernetes":
+        for _, key, product in products(s):
+            total = sum(grammar.size(f"{name}={value}") for name, value in product.env.items())
+            if total > grammar.MAX_ANNOTATIONS // 2:
+                found.append(
+                    Problem(
+                        f"maestro:components.{key}.env",
+                        f"{total} bytes in all: apply the render server-side (kubectl apply --server-side -k, Argo CD's "
+                        f"ServerSideApply=true); a client-side apply copies each object into an annotation, and an "
+                        f"object's annotations hold at most {grammar.MAX_ANNOTATIONS // 2**10} KiB",
+                    )
+                )
     for call, endpoint, caller_origin in browser_calls_elsewhere(s):
         api = endpoint.url or f"the URL in stack {endpoint.stack}'s output {endpoint.output}"
         found.append(
@@ -500,8 +535,10 @@ def _from_pydantic(err: ValidationError, ours: dict[str, Any], holds_secret) -> 
             pattern = (e.get("ctx") or {}).get("pattern")
             message = PATTERN_MEANING.get(pattern) or e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            # Quoted only when short, plain and not a URL with credentials in it.
-            credentials = isinstance(got, str) and "://" in got and "@" in got
+            # Quoted only when short, plain and holding no `@` after its first character: before
+            # one, a URL (with its scheme or not) carries its user and password, and a short
+            # password is no less secret. (`@nightly` is a cron macro.)
+            credentials = isinstance(got, str) and "@" in got[1:]
             if not holds_secret(path) and not credentials and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 80:
                 message += f" (got {got!r})"
             yield Problem(path, message)

@@ -13,6 +13,7 @@ from typing import Optional
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.local import Daemon
 from maestro_deploy.operate.parts import units
+from maestro_deploy.exit_codes import EXIT_INFRASTRUCTURE, EXIT_OK
 
 DURATION = re.compile(r"^([0-9]+[hms])+$")  # what both `docker logs --since` and `kubectl logs --since` take
 
@@ -54,8 +55,8 @@ def docker_logs(stack: str, unit: Optional[str], follow: bool, since: Optional[s
         for t in threads:
             t.join()
     except KeyboardInterrupt:
-        return 0
-    return 0 if all(code == 0 for code in codes.values()) else 2
+        return EXIT_OK
+    return EXIT_OK if all(code == 0 for code in codes.values()) else EXIT_INFRASTRUCTURE
 
 
 def kubectl_logs(namespace: str, stack: str, unit: Optional[str], follow: bool, since: Optional[str], context: Optional[str]) -> str:
