@@ -220,6 +220,14 @@ def url_problem(text: str, schemes: tuple[str, ...] = ("http", "https"), credent
     return None
 
 
+def api_base_problem(text: str) -> Optional[str]:
+    """What is wrong with an http(s) URL as an API's base, to which its caller appends paths."""
+    url = parse_url(text)
+    if url.query is not None or url.fragment is not None:
+        return "an API base takes no query or fragment: the paths its caller appends would land inside them"
+    return None
+
+
 # --- Docker daemon addresses (DOCKER_HOST) -------------------------------------------------------
 # What the Docker CLI and the Docker provider take as a daemon's address, and no more: a Unix
 # socket by its absolute path, tcp://host[:port] or ssh://[user@]host[:port]. None of it needs a

@@ -42,6 +42,11 @@ class Call:
     # and the API they call (the callee's `api_base`).
     as_browser: bool = False
 
+    @property
+    def api_base(self) -> bool:
+        """The URL is an API's base, to which the caller appends its paths."""
+        return self.endpoint == "api_url"
+
 
 WIRING: tuple[Call, ...] = (
     Call(

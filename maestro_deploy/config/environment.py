@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from maestro_components.catalog import load_catalog
-from maestro_components.wiring import WIRING, override_of
+from maestro_components.wiring import WIRING, Call, override_of
 
 from maestro_deploy.config.compatibility import Deployed, check
 from maestro_deploy.config.errors import ConfigError, Problem
-from maestro_components.grammar import url_problem
+from maestro_components.grammar import api_base_problem, url_problem
 from maestro_components.options import VERSION, matcher
 from maestro_deploy.config.parts import KeyPaths
 from maestro_deploy.config.settings import Endpoint, StackSettings
@@ -26,13 +26,17 @@ def is_http_url(value: Any) -> bool:
 is_version = matcher(VERSION)
 
 
-def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Optional[str]]]:
-    """(key path, endpoint, product key it serves or None) of every stack reference; the
-    product only where the caller is built against its API (see the wiring table)."""
+def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Call]]:
+    """(key path, endpoint, the call of the wiring table) of every stack reference."""
     for call in WIRING:
         endpoint = override_of(s.components, call)
         if endpoint is not None and endpoint.stack:
-            yield f"maestro:components.{call.setting}", endpoint, call.callee if call.versioned else None
+            yield f"maestro:components.{call.setting}", endpoint, call
+
+
+def _serves(call: Call) -> Optional[str]:
+    """The product a reference's URL is held to, where the caller is built against its API."""
+    return call.callee if call.versioned else None
 
 
 def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]]]:
@@ -66,7 +70,7 @@ def _versions(value: Any) -> bool:
 
 
 def reference_problems(s: StackSettings, outputs: Optional[dict[str, dict[str, Any]]]) -> Iterator[Problem]:
-    for path, ref, _ in references(s):
+    for path, ref, call in references(s):
         if outputs is None:
             yield Problem(path, f"refers to stack {ref.stack}: offline, give its outputs with --stack-outputs FILE")
         elif ref.stack not in outputs:
@@ -74,13 +78,15 @@ def reference_problems(s: StackSettings, outputs: Optional[dict[str, dict[str, A
         elif ref.output not in outputs[ref.stack]:
             known = ", ".join(sorted(outputs[ref.stack])) or "none"
             yield Problem(path, f"stack {ref.stack} has no output {ref.output!r} (it has: {known})")
-        elif not is_http_url(outputs[ref.stack][ref.output]):
+        elif not is_http_url(url := outputs[ref.stack][ref.output]):
             yield Problem(path, f"output {ref.output!r} of stack {ref.stack} is not an http(s) URL")
+        elif call.api_base and (problem := api_base_problem(url)):
+            yield Problem(path, f"output {ref.output!r} of stack {ref.stack}: {problem}")
 
 
 def remote_products(s: StackSettings) -> list[tuple[str, str]]:
     """(referenced stack, product key it serves) of every reference to another stack's product."""
-    return list(dict.fromkeys((ref.stack, serves) for _, ref, serves in references(s) if serves))
+    return list(dict.fromkeys((ref.stack, _serves(call)) for _, ref, call in references(s) if _serves(call)))
 
 
 def environments(
@@ -109,7 +115,8 @@ def environments(
     }
     own = dict(local)
     groups: list[list[Deployed]] = []
-    for path, ref, serves in references(s):
+    for path, ref, call in references(s):
+        serves = _serves(call)
         if not serves:
             continue
         consumer = path.removeprefix("maestro:components.").split(".", 1)[0]

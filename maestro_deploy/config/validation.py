@@ -250,8 +250,7 @@ def _cross_checks(s: StackSettings, unparsed: KeyPaths) -> Iterator[Problem]:
     yield from _backup_problems(s)
     for call in WIRING:
         if product_settings(c, call.caller) is not None:
-            api_base = call.endpoint == "api_url"
-            yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call), api_base)
+            yield from _endpoint_problems(f"maestro:components.{call.setting}", override_of(c, call), call.api_base)
     yield from _unwired_calls(s, unparsed)
 
 
@@ -373,10 +372,8 @@ def _endpoint_problems(path: str, endpoint: Any, api_base: bool) -> Iterator[Pro
         yield Problem(path, "give url, or stack and output, not both")
     elif endpoint.url is None and not (endpoint.stack and endpoint.output):
         yield Problem(path, "give url, or stack and output (another stack's output that holds the URL)")
-    elif api_base and endpoint.url is not None:
-        url = grammar.parse_url(endpoint.url)  # parsed once already: HttpUrlStr took it
-        if url.query is not None or url.fragment is not None:
-            yield Problem(path, "an API base takes no query or fragment: the paths its caller appends would land inside them")
+    elif api_base and endpoint.url is not None and (problem := grammar.api_base_problem(endpoint.url)):
+        yield Problem(path, problem)
 
 
 def _exactly_one(path: str, bundled: Any, external: Any, external_key: str) -> Iterator[Problem]:
