@@ -127,3 +127,16 @@ class Platform(Protocol):
         """Register `unit`'s resources as children of `parent`."""
 
 
+def refuse_a_second_claim(platform: Platform, unit: ServiceUnit) -> None:
+    """A unit's name and public URL are its own on a platform: two units of one name would be
+    one object twice, and two on one public URL one host (or published port) for both."""
+    public = platform.endpoints(unit).public_url
+    for other in platform.units:
+        if other.name == unit.name:
+            raise ValueError(
+                f"{unit.product}: a unit named {unit.name!r} already runs on this platform ({other.product}'s); "
+                f"give the component another name"
+            )
+        if public is not None and platform.endpoints(other).public_url == public:
+            raise ValueError(f"{unit.product}: {unit.name}'s public URL {public} is already {other.name}'s on this platform")
+

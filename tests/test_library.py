@@ -68,3 +68,79 @@ def test_outputs_hold_what_the_program_exported_and_no_earlier_run_s():
 
     assert render_program(first).outputs == {"url": "https://a.example.com", "password": "[secret]"}
     assert render_program(second).outputs == {"other": "b", "returned": "c"}
+
+
+def two(first: str, second: str, platform_of, product=Engine, args=EngineArgs):
+    def main() -> None:
+        platform = platform_of()
+        product(first, args(platform=platform))
+        product(second, args(platform=platform))
+
+    return main
+
+
+def kubernetes_platform():
+    return KubernetesPlatform("test", "acme", k8s.Provider("acme"), Exposure(domain="acme.example.com"))
+
+
+def docker_platform(exposure=None):
+    import pulumi_docker as docker
+
+    from maestro_components import DockerExposure, DockerPlatform
+
+    return DockerPlatform("test", docker.Provider("docker"), exposure or DockerExposure())
+
+
+def test_two_engines_of_one_name_on_a_platform_are_refused():
+    """Two components, one unit name: one object twice, which the API server or Docker would refuse halfway."""
+    # The database is deployed first: its unit is the first one claimed twice.
+    with pytest.raises(ValueError, match="engine: a unit named 'shop-db' already runs on this platform \\(engine's\\)"):
+        render_program(two("shop", "shop", kubernetes_platform))
+
+
+def test_another_products_unit_of_the_same_name_is_refused():
+    """`Engine("shop")` runs `shop` and `shop-db`: a frontend named `shop-db` would be the database's objects."""
+
+    def main() -> None:
+        platform = kubernetes_platform()
+        Engine("shop", EngineArgs(platform=platform))
+        Frontend("shop-db", FrontendArgs(platform=platform, api_base="https://api.example.com/api", backend="shop"))
+
+    with pytest.raises(ValueError, match="frontend: a unit named 'shop-db' already runs on this platform \\(engine's\\)"):
+        render_program(main)
+
+
+@pytest.mark.parametrize(
+    "platform_of,url",
+    [(kubernetes_platform, "http://api.acme.example.com"), (docker_platform, "http://localhost:8000")],
+    ids=["kubernetes", "docker"],
+)
+def test_two_engines_on_one_public_url_are_refused(platform_of, url):
+    """The public host comes from the catalog: a second engine on the platform would answer on the
+    first one's URL (on Docker's loopback, its published port)."""
+    with pytest.raises(ValueError, match=f"engine: engine-green's public URL {url}/? is already engine-blue's on this platform"):
+        render_program(two("engine-blue", "engine-green", platform_of))
+
+
+def test_two_published_ports_under_a_domain_are_refused():
+    """Under a domain each unit has its own host name, but two units on one port would both listen
+    on that port of the Docker host: a customer's own unit beside the engine, on the engine's port."""
+    from maestro_components import DockerExposure, ServiceUnit
+
+    def main() -> None:
+        platform = docker_platform(DockerExposure(domain="vm.example.com"))
+        Engine("engine", EngineArgs(platform=platform))
+        own = ServiceUnit(
+            product="acme", component="web", name="acme-web", image="registry.example.com/acme/web:1.0.0",
+            version="1.0.0", kind="service", resources={}, port=8000, public_host="shop",
+        )
+        platform.deploy(own, parent=pulumi.ComponentResource("acme:web:Web", "acme-web"))
+
+    with pytest.raises(ValueError, match="acme: acme-web would publish port 8000, which engine publishes on this platform"):
+        render_program(main)
+
+
+def test_two_engines_coexist_where_neither_is_public():
+    """Without public hosts, the second engine claims no URL: both run, each under its own names."""
+    rendered = render_program(two("engine-blue", "engine-green", lambda: KubernetesPlatform("test", "acme", k8s.Provider("acme"), Exposure())))
+    assert {"engine-blue", "engine-blue-db", "engine-green", "engine-green-db"} <= {u.name for u in rendered.units()}

@@ -11,7 +11,7 @@ from maestro_components.exposure import DockerExposure
 from maestro_components.docker.service_unit import DockerServiceUnit, DockerServiceUnitArgs
 from maestro_components.observability import send_telemetry
 from maestro_components.options import Observability
-from maestro_components.unit import Endpoints, ServiceUnit
+from maestro_components.unit import Endpoints, ServiceUnit, refuse_a_second_claim
 
 
 class DockerPlatform:
@@ -66,6 +66,10 @@ class DockerPlatform:
         host's network (loopback), else its URL on the stack's network."""
         return public_url if self.exposure.on_loopback and public_url else internal_url
 
+    def _publishes(self, unit: ServiceUnit) -> bool:
+        """Whether the unit's port is published on the Docker host (browsers reach it there)."""
+        return self.exposure.publish and unit.public_host is not None and unit.port is not None
+
     def endpoints(self, unit: ServiceUnit) -> Endpoints:
         if unit.port is None:
             return Endpoints(internal_url=None, public_url=None)
@@ -73,6 +77,10 @@ class DockerPlatform:
         return Endpoints(internal_url=f"http://{unit.name}:{unit.port}", public_url=public)
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> DockerServiceUnit:
+        refuse_a_second_claim(self, unit)
+        if self._publishes(unit) and (other := next((u for u in self.units if self._publishes(u) and u.port == unit.port), None)):
+            # Under a domain each has its own host, but both would listen on the one host port.
+            raise ValueError(f"{unit.product}: {unit.name} would publish port {unit.port}, which {other.name} publishes on this platform")
         send_telemetry(unit, self.stack, self.observability.otlp_endpoint)
         self.units.append(unit)
         component = DockerServiceUnit(
@@ -85,7 +93,7 @@ class DockerPlatform:
                 aliases=[unit.name] + [a for a in [self.public_alias(unit)] if a],
                 host_network=self.on_host_network(unit),
                 bind_address=self.exposure.bind_address,
-                publish=self.exposure.publish and unit.public_host is not None and unit.port is not None,
+                publish=self._publishes(unit),
                 labels=self.labels,
                 after=self._called(unit),
                 protect_data=self.protect_data,

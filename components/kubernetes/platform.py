@@ -20,7 +20,7 @@ from maestro_components.kubernetes.service_unit import (
 )
 from maestro_components.observability import DEFAULT_PROMETHEUS_NAMESPACE, send_telemetry
 from maestro_components.options import BackupOptions, Observability
-from maestro_components.unit import Endpoints, ServiceUnit
+from maestro_components.unit import Endpoints, ServiceUnit, refuse_a_second_claim
 
 
 class KubernetesPlatform:
@@ -100,6 +100,7 @@ class KubernetesPlatform:
         return internal_url
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
+        refuse_a_second_claim(self, unit)
         send_telemetry(unit, self.stack, self.observability.otlp_endpoint)
         self.units.append(unit)
         component = KubernetesServiceUnit(
