@@ -85,7 +85,7 @@ def render_compose(loaded: Loaded, out: Path, state: Path) -> int:
     name = loaded.name
     host = loaded.settings.docker.host if loaded.settings.docker else None
     on = f"DOCKER_HOST={shlex.quote(host)} " if host else ""  # the daemon maestro:docker.host names, not this shell's
-    print(f"{name}: wrote {compose} ({services} services); up: {on}docker compose -p maestro-{name} -f {compose} up -d (or docker-compose, v1)")
+    print(f"{name}: wrote {compose} ({services} services); up: {on}docker compose -p maestro-{name} -f {shlex.quote(str(compose))} up -d (or docker-compose, v1)")
     return EXIT_OK
 
 

@@ -379,3 +379,38 @@ def test_the_pulumi_program_refuses_bad_config_without_registering(monkeypatch):
 
     with pytest.raises(pulumi.RunError, match=r"maestro:components.engine.replicas: "):
         run_stack("bad", {"maestro:kubernetes": {"namespace": "x"}, "maestro:components": {"engine": {"replicas": -1}}})
+
+
+def test_an_error_is_one_line_whatever_it_quotes(tmp_path, capsys):
+    """A --stack-outputs file's output names are listed in an error: one named with a newline
+    must not start a line of its own, which could pass for another error."""
+    import json
+
+    from maestro_deploy import cli
+
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"acme/maestro/engine-prod": {"x\nerror: all good": 1}}))
+    stack = tmp_path / "Pulumi.s.yaml"
+    stack.write_text(
+        "config:\n  maestro:kubernetes: {namespace: maestro-test}\n"
+        "  maestro:components: {hive: {engine: {stack: acme/maestro/engine-prod, output: engine_url}}}\n"
+    )
+    assert cli.main(["check", str(stack), "--stack-outputs", str(outputs)]) == 2
+    err = capsys.readouterr().err
+    assert "(it has: x\\nerror: all good)" in err
+    assert not any(line.startswith("error: all good") for line in err.splitlines())
+
+
+def test_a_stack_file_of_millions_of_values_is_refused_before_it_is_built(tmp_path, capsys, monkeypatch):
+    """Under the 16 MiB read limit, `[1,1,1,...]` is millions of values: refused as the parser
+    streams it, before any document is built (which took gigabytes and most of a minute)."""
+    import yaml
+
+    def never(*args, **kwargs):
+        raise AssertionError("the document was built")
+
+    path = tmp_path / "Pulumi.big.yaml"
+    path.write_text("config: {maestro:ballast: [" + "1," * 100_000 + "1]}\n")
+    monkeypatch.setattr(yaml, "load", never)
+    assert cli.main(["check", str(path)]) == 2
+    assert "too large: more than 80000 keys, values, maps and lists" in capsys.readouterr().err

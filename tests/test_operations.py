@@ -256,25 +256,51 @@ def test_a_unit_docker_calls_unhealthy_is_named_with_its_last_log_lines(monkeypa
     upgrade.wait_for(Fake(), ["hive"])  # only the replaced units are waited for
 
 
+def export(out, files: dict) -> None:
+    """An export as `compose up` writes one: through the writer, which records it."""
+    from maestro_deploy.safety.files import File, claim
+
+    claim(out).replace({name: File(text, mode=0o400, secret=True) for name, text in files.items()})
+
+
 def test_the_previous_export_is_kept_whole_and_put_back(tmp_path):
     from maestro_deploy.operate.upgrade import Previous
 
     out = tmp_path / "dev-compose"
-    (out / "secrets").mkdir(parents=True, mode=0o700)
-    (out / "secrets" / "engine.env").write_text("old")
-    os.chmod(out / "secrets" / "engine.env", 0o400)
+    export(out, {"secrets/engine.env": "old"})
     previous = Previous(out)
     previous.keep()
     assert not out.exists() and (previous.path / "secrets" / "engine.env").read_text() == "old"
-    (out / "secrets").mkdir(parents=True)
-    (out / "secrets" / "engine.env").write_text("new")
+    export(out, {"secrets/engine.env": "new"})
     previous.put_back()
     assert (out / "secrets" / "engine.env").read_text() == "old" and stat.S_IMODE((out / "secrets" / "engine.env").stat().st_mode) == 0o400
     assert (previous.failed / "secrets" / "engine.env").read_text() == "new" and not previous.path.exists()
     previous.keep()
-    (out / "half-written").mkdir(parents=True)
+    export(out, {"half-written.yaml": "x"})
     previous.restore()  # a render that failed: the export that runs is where it was
-    assert (out / "secrets" / "engine.env").read_text() == "old" and not (out / "half-written").exists()
+    assert (out / "secrets" / "engine.env").read_text() == "old" and not (out / "half-written.yaml").exists()
+
+
+@pytest.mark.parametrize("aside", [".previous", ".failed"])
+def test_a_directory_of_the_users_under_an_exports_name_aside_is_never_removed(tmp_path, aside):
+    """`<out>.previous` and `<out>.failed` are replaced only through the writer: a directory of
+    the user's under either name stays as it is, and the upgrade stops before anything moves."""
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.operate.upgrade import Previous
+
+    out = tmp_path / "dev-compose"
+    export(out, {"compose.yaml": "services: {}"})
+    mine = tmp_path / f"dev-compose{aside}"
+    mine.mkdir()
+    (mine / "IMPORTANT.txt").write_text("my backup")
+    previous = Previous(out)
+    if aside == ".failed":
+        previous.keep()
+        export(out, {"compose.yaml": "services: {new: {}}"})
+    with pytest.raises(ConfigError, match=f"dev-compose{aside}: holds files that maestro-deploy did not write"):
+        previous.keep() if aside == ".previous" else previous.put_back()
+    assert (mine / "IMPORTANT.txt").read_text() == "my backup"
+    assert (out / "compose.yaml").exists()  # nothing moved
 
 
 def test_a_restore_that_fails_starts_the_readers_again_and_exits_1(docker, tmp_path, capsys):

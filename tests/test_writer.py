@@ -208,3 +208,95 @@ def test_outputs_into_a_closed_pipe_ends_quietly(tmp_path):
     err = process.stderr.read().decode()
     process.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_write_that_fails_halfway_records_what_it_wrote(tmp_path, monkeypatch):
+    """A disk that fills after the first file: the marker records that file, so the next write
+    replaces it rather than calling it the user's and refusing for good."""
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.safety import files
+
+    out = tmp_path / "out"
+    real = files._write_atomically
+    calls = []
+
+    def full_disk(parent, base, data, mode, owner):
+        calls.append(base)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(parent, base, data, mode, owner)
+
+    monkeypatch.setattr(files, "_write_atomically", full_disk)
+    with pytest.raises(ConfigError, match="No space left on device"):
+        claim(out).replace({"a.yaml": File("a"), "b.yaml": File("b")})
+    monkeypatch.setattr(files, "_write_atomically", real)
+    assert json.loads((out / MARKER).read_text())["files"] == {"a.yaml": sha(b"a")}
+    claim(out).replace({"a.yaml": File("a2"), "b.yaml": File("b2")})
+    assert (out / "a.yaml").read_text() == "a2" and (out / "b.yaml").read_text() == "b2"
+
+
+def test_a_users_directory_under_a_made_directorys_name_is_refused_and_untouched(tmp_path):
+    """The writer sets a mode only on a directory it made: the user's stays theirs (and 0700)."""
+    from maestro_deploy.config.errors import ConfigError
+
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")})
+    mine = out / "reports" / "runner"
+    mine.mkdir(parents=True, mode=0o700)
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="reports/runner: is in the way: a directory maestro-deploy did not make"):
+        claim(out).replace({"compose.yaml": File("y")}, directories={"reports/runner": 0o777})
+    assert (mine.stat().st_mode & 0o777) == 0o700 and (mine / "notes.txt").read_text() == "mine"
+    assert (out / "compose.yaml").read_text() == "x"  # refused before anything was written
+
+
+def test_a_made_directory_is_recorded_and_removed_once_no_write_needs_it(tmp_path):
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    assert json.loads((out / MARKER).read_text())["directories"] == ["reports/runner"]
+    assert ((out / "reports" / "runner").stat().st_mode & 0o777) == 0o777
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})  # its own: taken again
+    claim(out).replace({"deployment.yaml": File("k")})  # a render for another platform
+    assert not (out / "reports").exists()
+
+
+def test_a_marker_from_before_directories_were_recorded_takes_them_once(tmp_path):
+    """A render made by an earlier version: its directories are taken as its own, then recorded."""
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    marker = json.loads((out / MARKER).read_text())
+    del marker["directories"]
+    (out / MARKER).write_text(json.dumps(marker))
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    assert json.loads((out / MARKER).read_text())["directories"] == ["reports/runner"]
+
+
+def test_removing_a_written_directory_leaves_what_the_user_put_in_it(tmp_path):
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.safety.files import remove_owned
+
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x"), "secrets/engine.env": File("s", secret=True)})
+    (out / "NOTES.md").write_text("mine")
+    with pytest.raises(ConfigError, match="holds NOTES.md, which maestro-deploy did not write"):
+        remove_owned(out, "--out")
+    assert (out / "NOTES.md").read_text() == "mine" and not (out / "compose.yaml").exists()
+    (out / "NOTES.md").unlink()
+    remove_owned(out, "--out")
+    assert not out.exists()
+
+
+def test_state_inside_the_render_is_refused(tmp_path, capsys):
+    """An upgrade moves the export aside whole, and the passwords kept in it would go with it."""
+    out = tmp_path / "deploy"
+    code, err = run(capsys, ["render", "dev", "--out", str(out), "--state", str(out / "state")])
+    assert code == 2 and f"error: --state: {out / 'state'} is inside --out {out}" in err
+    assert not out.exists()
+
+
+def test_a_path_with_a_control_character_is_refused_and_a_printed_path_is_quoted(tmp_path, capsys):
+    code, err = run(capsys, ["render", "dev", "--out", str(tmp_path / "nl\nerror: fake"), "--state", str(tmp_path / "s")])
+    assert code == 2 and "holds a control character" in err and "\nerror: fake" not in err
+    out = tmp_path / "my out;$(id)"
+    assert cli.main(["render", "dev", "--out", str(out), "--state", str(tmp_path / "s")]) == 0
+    assert f"-f '{out}/compose.yaml' up -d" in capsys.readouterr().out

@@ -14,8 +14,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        # Redacted wherever it is printed (or raised under `pulumi up`), whatever it quoted.
-        return for_messages(f"{self.path}: {self.message}")
+        # Redacted wherever it is printed (or raised under `pulumi up`), whatever it quoted; and
+        # one line, whatever it quoted: a newline in a path or a key given would start a line
+        # of its own, which could pass for another error (or for none).
+        text = f"{self.path}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")
+        return for_messages(text)
 
 
 class ConfigError(Exception):

@@ -38,6 +38,20 @@ class _UniqueKeyLoader(SafeLoader):
 # bomb or a recursive alias, which would hang or crash whatever walks it next.
 MAX_DEPTH = 32
 MAX_VALUES = 20_000
+# What its YAML may hold before aliases are expanded, in parser events (a key, a value, the start
+# and end of a map or list): counted as the parser streams them, before any document is built,
+# so that 16 MiB of `[1,1,1,...]` costs a moment and not gigabytes.
+MAX_EVENTS = 4 * MAX_VALUES
+
+
+def _too_many_events(text: str) -> bool:
+    try:
+        for count, _ in enumerate(yaml.parse(text, Loader=_UniqueKeyLoader)):
+            if count > MAX_EVENTS:
+                return True
+    except yaml.YAMLError:
+        pass  # said, with its line, when the document is loaded
+    return False
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -118,6 +132,8 @@ def read_stack_config(path: Path) -> dict[str, Any]:
         text = read_user_file(path, "stack file").decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError([Problem(where, "not UTF-8 text")]) from None
+    if _too_many_events(text):
+        raise ConfigError([Problem(where, f"too large: more than {MAX_EVENTS} keys, values, maps and lists")])
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)
     except UnicodeDecodeError:

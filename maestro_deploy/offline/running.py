@@ -35,6 +35,10 @@ def write_compose(loaded: Loaded, out: Path, state: Path) -> tuple[Path, int]:
         raise ConfigError(
             [Problem(p, "encrypted; a Compose export needs its value, so deploy this stack with pulumi up") for p in sorted(secure)]
         )
+    if state.resolve() == out.resolve() or out.resolve() in state.resolve().parents:
+        # A render replaces its directory, and an upgrade moves it aside whole: the passwords
+        # kept in the state would go with it, and the next render would make new ones.
+        raise ConfigError([Problem("--state", f"{state} is inside --out {out}; keep the generated passwords in a directory apart")])
     # Claimed first: a render refused there leaves no generated password behind.
     owned = claim(out)
     generated = load_generated(state, loaded.name)

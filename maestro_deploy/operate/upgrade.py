@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from maestro_deploy.local import POLL_SECONDS, Compose, LocalRunError
+from maestro_deploy.safety.files import claim, remove_owned
 
 LOG_LINES = 20  # of the unit that failed, in the error
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -57,19 +57,24 @@ class Previous:
     def failed(self) -> Path:
         return self.out.with_name(self.out.name + ".failed")
 
+    # Each directory it replaces goes through the writer (safety.files.remove_owned): only what
+    # maestro-deploy wrote there is removed, and a directory of the user's under one of these
+    # names is an exit-2 error naming it, before anything moves.
+
     def keep(self) -> None:
         """Moved aside whole (owners and modes of its secret files intact), for the new export to be written."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        claim(self.out, "--out").close()  # the export is ours to move, or nothing moves
+        remove_owned(self.path, "--out")
         os.rename(self.out, self.path)
 
     def restore(self) -> None:
         """Back in its place, before anything new was started: whatever was written of the new one goes."""
-        shutil.rmtree(self.out, ignore_errors=True)
+        remove_owned(self.out, "--out")
         os.rename(self.path, self.out)
 
     def put_back(self) -> None:
         """The previous export in its place again, the one that failed beside it."""
-        shutil.rmtree(self.failed, ignore_errors=True)
+        remove_owned(self.failed, "--out")
         os.rename(self.out, self.failed)
         os.rename(self.path, self.out)
 

@@ -10,7 +10,9 @@ How to write into a directory the tool owns (a new or empty one, or one it wrote
     }, directories={"reports/runner": 0o777})
 
 `replace` removes what the previous write there left and writes these files, each atomically
-(a temporary file, then a rename), and records each one's SHA-256 in the directory's marker.
+(a temporary file, then a rename), and records each one's SHA-256 in the directory's marker, with
+the directories it made (a mode is set only on one of those). A write that fails halfway records
+what it wrote. `remove_owned(path, key)` removes a directory the tool wrote, and nothing else in it.
 Everything is opened relative to a directory descriptor with O_NOFOLLOW: no symbolic link inside
 the directory is followed, to read, write or delete. A file is deleted or overwritten only when
 its content still has the hash recorded when it was written, so a forged or damaged marker costs
@@ -47,6 +49,7 @@ MAX_READ = 16 * 2**20
 MAX_MARKER = 4 * 2**20
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -80,43 +83,67 @@ def _digest(data: bytes) -> str:
 
 
 class OwnedDirectory:
-    """A directory claimed by `claim`: its descriptor, and the files its previous write recorded."""
+    """A directory claimed by `claim`: its descriptor, and the files and directories its previous
+    write recorded."""
 
-    def __init__(self, path: Path, fd: int, recorded: dict[str, str], key: str):
+    def __init__(self, path: Path, fd: int, recorded: dict[str, str], key: str, directories: Optional[frozenset[str]] = frozenset()):
         self.path, self.fd, self.recorded, self.key = path, fd, recorded, key
+        # None: a marker from before directories were recorded, whose directories are taken as ours once.
+        self.before_directories_were_recorded = directories is None
+        self.recorded_directories = directories or frozenset()
 
     def replace(self, files: dict[str, File], directories: Optional[dict[str, int]] = None) -> list[Path]:
-        """Remove what the previous write left (where unchanged), write `files`, record them."""
+        """Remove what the previous write left (where unchanged), write `files`, record them.
+        `directories`: directories to make with a mode of their own (never a user's: one that is
+        there and not recorded is in the way), recorded too."""
+        directories = directories or {}
+        written: dict[str, str] = {}
         try:
             planned = {name: file.data(str(self.path / name)) for name, file in files.items()}
-            for name in planned:
+            for name in [*planned, *directories]:
                 if not _valid_relative(name):
                     raise ValueError(f"not a path inside the directory: {name!r}")
+            for name in planned:
                 if not self._free(name):
                     raise _refuse(
                         self.key, self.path / name,
                         "is in the way: a file maestro-deploy did not write (or one changed since); move it, or give another directory",
                     )
+            for name in directories:
+                if not self._directory_free(name):
+                    raise _refuse(self.key, self.path / name, "is in the way: a directory maestro-deploy did not make; move it, or give another directory")
             for name in sorted(set(self.recorded) - set(planned)):
                 self._remove_if_ours(name)
-            self._remove_empty_parents(set(self.recorded) - set(planned))
+            dropped = self.recorded_directories - set(directories)
+            self._remove_empty_parents((set(self.recorded) - set(planned)) | {f"{d}/-" for d in dropped})
+            for name, mode in directories.items():
+                with _parent(self.fd, f"{name}/.", create=True) as (parent, _):
+                    os.fchmod(parent, mode)
             for name, data in planned.items():
                 file = files[name]
                 with _parent(self.fd, name, create=True, private=file.secret) as (parent, base):
                     _write_atomically(parent, base, data, file.mode, file.owner)
-            for name, mode in (directories or {}).items():
-                with _parent(self.fd, f"{name}/.", create=True) as (parent, _):
-                    os.fchmod(parent, mode)
-            marker = {"written by": "maestro-deploy", "files": {name: _digest(data) for name, data in sorted(planned.items())}}
-            _write_atomically(self.fd, MARKER, json.dumps(marker, indent=1).encode(), 0o644, None)
-            self.recorded = marker["files"]
+                written[name] = _digest(data)
+            self._record(written, frozenset(directories))
             return [self.path / name for name in planned]
-        except ConfigError:
-            raise
-        except OSError as err:
+        except (ConfigError, OSError) as err:
+            if written:
+                # What was written is recorded, beside what the previous write left: the next
+                # write may replace all of it, and nothing of the user's is taken for ours.
+                try:
+                    self._record({**self.recorded, **written}, self.recorded_directories | set(directories))
+                except OSError:
+                    pass  # the error below says what went wrong; this one would only hide it
+            if isinstance(err, ConfigError):
+                raise
             raise _refuse(self.key, self.path, _why(err)) from None
         finally:
             self.close()
+
+    def _record(self, files: dict[str, str], directories: frozenset[str]) -> None:
+        marker = {"written by": "maestro-deploy", "files": dict(sorted(files.items())), "directories": sorted(directories)}
+        _write_atomically(self.fd, MARKER, json.dumps(marker, indent=1).encode(), 0o644, None)
+        self.recorded, self.recorded_directories = marker["files"], directories
 
     def close(self) -> None:
         """Done with the directory without writing (`replace` closes it too)."""
@@ -158,6 +185,16 @@ class OwnedDirectory:
         except FileNotFoundError:
             return True
 
+    def _directory_free(self, name: str) -> bool:
+        """Whether a directory may be made (or its mode set) at `name`: nothing there, or the
+        directory recorded there."""
+        try:
+            with _parent(self.fd, name, create=False) as (parent, base):
+                info = os.stat(base, dir_fd=parent, follow_symlinks=False)
+                return stat.S_ISDIR(info.st_mode) and (name in self.recorded_directories or self.before_directories_were_recorded)
+        except FileNotFoundError:
+            return True
+
     def _remove_if_ours(self, name: str) -> None:
         try:
             with _parent(self.fd, name, create=False) as (parent, base):
@@ -178,6 +215,9 @@ class OwnedDirectory:
 
 def claim(out: Path, key: str = "--out") -> OwnedDirectory:
     """`out` as a directory this tool owns, or an exit-2 error naming it; creates it when new."""
+    if _CONTROL.search(str(out)):
+        # Printed in the commands to run, it would break their line (or pass for another one).
+        raise _refuse(key, out, "holds a control character (a newline, a tab ...); give a plain path")
     try:
         if out.is_symlink():
             raise _refuse(key, out, "is a symbolic link; give a real directory")
@@ -191,14 +231,38 @@ def claim(out: Path, key: str = "--out") -> OwnedDirectory:
     except OSError as err:
         raise _refuse(key, out, _why(err)) from None
     try:
-        return OwnedDirectory(out, fd, _recorded(fd, out, key), key)
+        files, directories = _recorded(fd, out, key)
+        return OwnedDirectory(out, fd, files, key, directories)
     except BaseException:
         os.close(fd)
         raise
 
 
-def _recorded(fd: int, out: Path, key: str) -> dict[str, str]:
-    """The files the marker records with their hashes; {} for an empty directory."""
+def remove_owned(path: Path, key: str) -> None:
+    """Remove a directory this tool wrote (one `claim` takes), whole: each file only while it has
+    the hash recorded, then the directories it made and the marker. Anything else in it (the
+    user's, or a file changed since) stays, and is an exit-2 error naming it."""
+    if not path.exists() and not path.is_symlink():
+        return
+    owned = claim(path, key)
+    fd = os.dup(owned.fd)
+    try:
+        owned.replace({})
+        os.unlink(MARKER, dir_fd=fd)
+        left = sorted(os.listdir(fd))
+    finally:
+        os.close(fd)
+    if left:
+        raise _refuse(key, path, f"holds {', '.join(left[:5])}, which maestro-deploy did not write (or which changed since); move them")
+    try:
+        os.rmdir(path)
+    except OSError as err:
+        raise _refuse(key, path, _why(err)) from None
+
+
+def _recorded(fd: int, out: Path, key: str) -> tuple[dict[str, str], Optional[frozenset[str]]]:
+    """The files the marker records with their hashes, and the directories it made; nothing for
+    an empty directory."""
     try:
         data = _read_at(fd, MARKER, MAX_MARKER)
     except FileNotFoundError:
@@ -208,7 +272,7 @@ def _recorded(fd: int, out: Path, key: str) -> dict[str, str]:
                 "holds files that maestro-deploy did not write; it writes only into a new directory "
                 "or one it wrote into before, so give another",
             ) from None
-        return {}
+        return {}, frozenset()
     except (OSError, ValueError):
         data = b""
     try:
@@ -218,7 +282,12 @@ def _recorded(fd: int, out: Path, key: str) -> dict[str, str]:
             raise ValueError
         if not all(_valid_relative(n) and isinstance(h, str) and _SHA256.fullmatch(h) for n, h in files.items()):
             raise ValueError
-        return files
+        directories = marker.get("directories")  # absent: written before directories were recorded
+        if directories is None:
+            return files, None
+        if not isinstance(directories, list) or not all(_valid_relative(d) for d in directories):
+            raise ValueError
+        return files, frozenset(directories)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise _refuse(key, out, f"its {MARKER} is damaged (or not one this version wrote); remove the directory or give another") from None
 
