@@ -300,3 +300,32 @@ def test_a_path_with_a_control_character_is_refused_and_a_printed_path_is_quoted
     out = tmp_path / "my out;$(id)"
     assert cli.main(["render", "dev", "--out", str(out), "--state", str(tmp_path / "s")]) == 0
     assert f"-f '{out}/compose.yaml' up -d" in capsys.readouterr().out
+
+
+def test_what_containers_wrote_into_a_made_directory_goes_with_it_and_no_link_is_followed(tmp_path, elsewhere):
+    """A runner's reports, in the directory made for them, go when the export is removed; a
+    symbolic link among them is removed, never followed."""
+    from maestro_deploy.safety.files import remove_owned
+
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    reports = out / "reports" / "runner"
+    (reports / "run-1").mkdir()
+    (reports / "run-1" / "junit.xml").write_text("<testsuite/>")
+    (reports / "outside").symlink_to(elsewhere)
+    remove_owned(out, "--out")
+    assert not out.exists()
+    assert (elsewhere / "victim").read_text() == "precious\n"
+
+
+def test_a_made_directory_that_became_a_symlink_is_an_error_and_nothing_beyond_it_goes(tmp_path, elsewhere):
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.safety.files import remove_owned
+
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    (out / "reports" / "runner").rmdir()
+    (out / "reports" / "runner").symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="a symbolic link or a file where a directory belongs"):
+        remove_owned(out, "--out")
+    assert (elsewhere / "victim").read_text() == "precious\n"

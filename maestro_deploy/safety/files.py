@@ -247,10 +247,18 @@ def remove_owned(path: Path, key: str) -> None:
     owned = claim(path, key)
     fd = os.dup(owned.fd)
     try:
+        for directory in sorted(owned.recorded_directories):
+            # What the stack's containers wrote into a directory made for them (a runner's
+            # reports) is the stack's: it goes with the directory.
+            with _parent(owned.fd, f"{directory}/.", create=False) as (parent, _):
+                _empty(parent)
         owned.replace({})
         os.unlink(MARKER, dir_fd=fd)
         left = sorted(os.listdir(fd))
+    except OSError as err:
+        raise _refuse(key, path, _why(err)) from None
     finally:
+        owned.close()
         os.close(fd)
     if left:
         raise _refuse(key, path, f"holds {', '.join(left[:5])}, which maestro-deploy did not write (or which changed since); move them")
@@ -258,6 +266,20 @@ def remove_owned(path: Path, key: str) -> None:
         os.rmdir(path)
     except OSError as err:
         raise _refuse(key, path, _why(err)) from None
+
+
+def _empty(directory: int) -> None:
+    """Remove everything in the directory open as `directory`, following no symbolic link."""
+    for name in os.listdir(directory):
+        if stat.S_ISDIR(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode):
+            inner = os.open(name, _DIRECTORY, dir_fd=directory)
+            try:
+                _empty(inner)
+            finally:
+                os.close(inner)
+            os.rmdir(name, dir_fd=directory)
+        else:
+            os.unlink(name, dir_fd=directory)
 
 
 def _recorded(fd: int, out: Path, key: str) -> tuple[dict[str, str], Optional[frozenset[str]]]:
