@@ -10,7 +10,25 @@ import pulumi_kubernetes as k8s
 import pytest
 
 import maestro_components
-from maestro_components import Engine, EngineArgs, Exposure, Frontend, FrontendArgs, KubernetesPlatform
+from maestro_components import (
+    Autoscaling,
+    Build,
+    Engine,
+    EngineArgs,
+    EngineOptions,
+    Exposure,
+    Frontend,
+    FrontendArgs,
+    FrontendOptions,
+    KubernetesPlatform,
+    MlPlatform,
+    MlPlatformArgs,
+    MlPlatformOptions,
+    Registry,
+    RegistryArgs,
+    RegistryOptions,
+    deploy_products,
+)
 from maestro_deploy.testing import render_program
 
 
@@ -144,3 +162,52 @@ def test_two_engines_coexist_where_neither_is_public():
     """Without public hosts, the second engine claims no URL: both run, each under its own names."""
     rendered = render_program(two("engine-blue", "engine-green", lambda: KubernetesPlatform("test", "acme", k8s.Provider("acme"), Exposure())))
     assert {"engine-blue", "engine-blue-db", "engine-green", "engine-green-db"} <= {u.name for u in rendered.units()}
+
+
+@pytest.mark.parametrize(
+    "call,error,message",
+    [
+        (lambda p: deploy_products(p, {"engin": EngineOptions()}), ValueError, "options: unknown product 'engin'; expected one of: engine, "),
+        (lambda p: deploy_products(p, {"engine": FrontendOptions()}), TypeError, "options\\['engine'\\]: expected EngineOptions, got FrontendOptions"),
+        (lambda p: deploy_products(p, ["engine"]), TypeError, "options: expected a mapping of product key to its options, got list"),
+        (lambda p: deploy_products(p, {"engine": EngineOptions()}, names={"frontend": "web"}), ValueError, "names: 'frontend' is not a product being deployed"),
+        (lambda p: deploy_products(p, {"engine": EngineOptions()}, args={"egine": {}}), ValueError, "args: 'egine' is not a product being deployed"),
+        (
+            lambda p: deploy_products(p, {"frontend": FrontendOptions()}, endpoints={"frontend.backnd": "https://api.example.com/api"}),
+            ValueError,
+            "endpoints: 'frontend.backnd' is no call of the products being deployed \\(expected one of: frontend.backend\\)",
+        ),
+    ],
+    ids=["unknown-product", "wrong-options", "not-a-mapping", "names-key", "args-key", "endpoints-key"],
+)
+def test_deploy_products_refuses_what_it_would_ignore_or_trip_on(call, error, message):
+    """A misspelled key deployed nothing, or was ignored; the wrong options failed deep inside."""
+
+    def main() -> None:
+        call(kubernetes_platform())
+
+    with pytest.raises(error, match=message):
+        render_program(main)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: Frontend("web", FrontendArgs(platform=p, api_base=None, backend=None)), "frontend: give api_base"),
+        (lambda p: Registry("reg", RegistryArgs(platform=p, options=RegistryOptions(replicas=3))), "registry: one replica and no autoscaling"),
+        (
+            lambda p: MlPlatform("ml", MlPlatformArgs(platform=p, options=MlPlatformOptions(autoscaling=Autoscaling(min_replicas=2, max_replicas=5)))),
+            "ml-platform: one replica and no autoscaling",
+        ),
+        (lambda p: Engine("engine", EngineArgs(platform=p, options=EngineOptions(build=Build(context="reference")))), "engine: engine is to be built here, but a cluster pulls its images"),
+    ],
+    ids=["frontend-without-api", "registry-replicas", "ml-platform-autoscaling", "build-on-kubernetes"],
+)
+def test_a_program_is_held_to_what_a_stack_file_is(make, message):
+    """What the tool's check refuses in a stack file, a component refuses in a program."""
+
+    def main() -> None:
+        make(kubernetes_platform())
+
+    with pytest.raises(ValueError, match=message):
+        render_program(main)

@@ -101,6 +101,8 @@ class KubernetesPlatform:
 
     def deploy(self, unit: ServiceUnit, parent: pulumi.Resource) -> KubernetesServiceUnit:
         refuse_a_second_claim(self, unit)
+        if unit.build is not None:
+            raise ValueError(f"{unit.product}: {unit.name} is to be built here, but a cluster pulls its images: give an image (only the Docker platform builds)")
         send_telemetry(unit, self.stack, self.observability.otlp_endpoint)
         self.units.append(unit)
         component = KubernetesServiceUnit(

@@ -30,6 +30,9 @@ def unit_from_catalog(
 ) -> ServiceUnit:
     unit = defaults.units[component]
     version = options.version or defaults.version
+    if facts.single_replica and ((options.replicas or 1) > 1 or options.autoscaling):
+        # A program is held to what a stack file is (the tool's check says the same with its key).
+        raise ValueError(f"{facts.key}: one replica and no autoscaling: its data lives on a single ReadWriteOnce volume")
     # A component used directly gets the same check a stack file does: a variable the wiring
     # sets is never set twice (once in plain text beside a secret of the same name).
     shadowed = sorted(options.env.keys() & (facts.wired_env | set(env or {}) | set(secret_env or {})))

@@ -22,16 +22,25 @@ from maestro_components.products.ml_platform import MlPlatform, MlPlatformArgs
 from maestro_components.products.quality_fabric import QualityFabric, QualityFabricArgs
 from maestro_components.products.registry import Registry, RegistryArgs
 from maestro_components.catalog import load_catalog
+from maestro_components.options import (
+    EngineOptions,
+    FrontendOptions,
+    HiveOptions,
+    MlPlatformOptions,
+    QualityFabricOptions,
+    RegistryOptions,
+)
 from maestro_components.unit import Platform
 from maestro_components.wiring import WIRING, Call, browser_origin, calls_of
 
+# product key -> its component, its Args and the options it takes
 COMPONENTS = {
-    "engine": (Engine, EngineArgs),
-    "frontend": (Frontend, FrontendArgs),
-    "hive": (Hive, HiveArgs),
-    "quality-fabric": (QualityFabric, QualityFabricArgs),
-    "ml-platform": (MlPlatform, MlPlatformArgs),
-    "registry": (Registry, RegistryArgs),
+    "engine": (Engine, EngineArgs, EngineOptions),
+    "frontend": (Frontend, FrontendArgs, FrontendOptions),
+    "hive": (Hive, HiveArgs, HiveOptions),
+    "quality-fabric": (QualityFabric, QualityFabricArgs, QualityFabricOptions),
+    "ml-platform": (MlPlatform, MlPlatformArgs, MlPlatformOptions),
+    "registry": (Registry, RegistryArgs, RegistryOptions),
 }
 
 
@@ -48,15 +57,36 @@ def deploy_products(
     `names`: product key -> its component's name (default: the key); `endpoints`: a call's
     setting -> the URL it uses instead of the product in this deployment; `args`: product
     key -> further arguments of its component (`admitted_from`, `api_token` ...)."""
+    _check_keys(options, names or {}, endpoints or {}, args or {})
     names = {key: (names or {}).get(key, key) for key in options}
     endpoints = endpoints or {}
     deployed: dict[str, Any] = {}
     for key in (key for key in PRODUCTS if key in options):
-        component, component_args = COMPONENTS[key]
+        component, component_args, _ = COMPONENTS[key]
         wired = _wiring_args(key, platform, deployed, names, endpoints, set(options))
         extra = dict((args or {}).get(key, {}))
         deployed[key] = component(names[key], component_args(platform=platform, options=options[key], **wired, **extra))
     return deployed
+
+
+def _check_keys(options: Mapping[str, Any], names: Mapping[str, str], endpoints: Mapping[str, Any], args: Mapping[str, Any]) -> None:
+    """A misspelled key would deploy nothing, or be ignored: each is a ValueError naming it."""
+    if not isinstance(options, Mapping):
+        raise TypeError(f"options: expected a mapping of product key to its options, got {type(options).__name__}")
+    for key, given in options.items():
+        if key not in COMPONENTS:
+            raise ValueError(f"options: unknown product {key!r}; expected one of: {', '.join(COMPONENTS)}")
+        expected = COMPONENTS[key][2]
+        if not isinstance(given, expected):
+            raise TypeError(f"options[{key!r}]: expected {expected.__name__}, got {type(given).__name__}")
+    for where, keys in (("names", names), ("args", args)):
+        for key in keys:
+            if key not in options:
+                raise ValueError(f"{where}: {key!r} is not a product being deployed (options has: {', '.join(options)})")
+    settings = {call.setting for call in WIRING if call.caller in options}
+    for setting in endpoints:
+        if setting not in settings:
+            raise ValueError(f"endpoints: {setting!r} is no call of the products being deployed (expected one of: {', '.join(sorted(settings))})")
 
 
 def _wiring_args(

@@ -30,6 +30,9 @@ class Frontend(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FrontendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("maestro:frontend:Frontend", name, None, opts)
+        if args.api_base is None or args.backend is None:
+            # Its pages would call nothing: the variable would be deployed without a value.
+            raise ValueError("frontend: give api_base (the API its browsers call: an engine's public_api_url, or any backend's URL) and backend")
         _check_backend(args)
         web = unit_from_catalog(
             FACTS,

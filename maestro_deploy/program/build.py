@@ -38,15 +38,11 @@ def build(stack: str, settings: StackSettings) -> dict[str, Any]:
         if call.caller in options and (endpoint := override_of(sized.components, call)) is not None
     }
     target = sized.components.quality_fabric and sized.components.quality_fabric.target
-    deployed = deploy_products(
-        platform,
-        options,
-        endpoints=endpoints,
-        args={
-            "engine": {"admitted_from": offered_to(settings)},
-            "quality-fabric": {"test_config_name": f"{stack} tests", "api_token": target.api_token if target else None},
-        },
-    )
+    args = {
+        "engine": {"admitted_from": offered_to(settings)},
+        "quality-fabric": {"test_config_name": f"{stack} tests", "api_token": target.api_token if target else None},
+    }
+    deployed = deploy_products(platform, options, endpoints=endpoints, args={k: v for k, v in args.items() if k in options})
     if settings.backup and settings.platform == "kubernetes":
         # On Docker, `maestro-deploy backup` takes them (check says so).
         platform.schedule_backups(settings.backup)
