@@ -421,6 +421,24 @@ def test_the_docker_driver_writes_its_export_where_render_owns_it_and_removes_al
     assert not (tmp_path / "qf-test-000001").exists() and not (tmp_path / ".state" / "qf-test-000001").exists()
 
 
+def test_the_docker_driver_removes_only_what_its_run_wrote(tmp_path, monkeypatch):
+    """A file of someone else's in a run's export directory stays, and destroy says so."""
+    from maestro_deploy import local as local_run
+    from maestro_deploy.ephemeral import DriverError, drivers
+    from maestro_deploy.config.stack_file import read_stack_config, resolve_stack_path
+
+    monkeypatch.setattr(local_run.Compose, "build_images", lambda self, say: None)
+    monkeypatch.setattr(local_run.Compose, "up", lambda self: None)
+    monkeypatch.setattr(drivers.DockerDriver, "_docker", lambda self, args: "")
+    monkeypatch.setattr(drivers, "leftovers", lambda stack, daemon: {})
+    driver = drivers.DockerDriver(workdir=tmp_path)
+    driver.deploy("qf-test-000002", read_stack_config(resolve_stack_path("dev")[1]))
+    (tmp_path / "qf-test-000002" / "notes.txt").write_text("mine")
+    with pytest.raises(DriverError, match="holds notes.txt, which maestro-deploy did not write"):
+        driver.destroy("qf-test-000002")
+    assert (tmp_path / "qf-test-000002" / "notes.txt").read_text() == "mine"
+
+
 def test_a_candidate_image_is_deployed_and_the_stack_name_is_left_for_cleanup(tmp_path, monkeypatch):
     """What a CI pipeline does: a candidate image by variable; an always-run step reads the name."""
     driver = FakeDriver()

@@ -96,8 +96,16 @@ class DockerDriver:
         left = leftovers(stack, self.daemon)
         if left:
             raise DriverError(f"still present after removal: {left}")
-        shutil.rmtree(self.workdir / stack, ignore_errors=True)
-        shutil.rmtree(self._state(stack), ignore_errors=True)
+        # Through the writer: only what the run wrote there goes (its runner's reports with it).
+        from maestro_deploy.config.errors import ConfigError
+        from maestro_deploy.offline.compose import forget_generated
+        from maestro_deploy.safety.files import remove_owned
+
+        try:
+            remove_owned(self.workdir / stack, "the run's export")
+            forget_generated(self._state(stack), stack)
+        except ConfigError as err:
+            raise DriverError(str(err)) from None
 
     def list(self) -> list[EphemeralStack]:
         fields = '{{.Label "maestro.stack"}}\t{{.Label "maestro.dev/owner"}}\t{{.Label "maestro.dev/created"}}\t{{.Label "maestro.dev/expires"}}'

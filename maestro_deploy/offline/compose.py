@@ -21,7 +21,7 @@ import yaml
 
 from maestro_deploy.config.errors import ConfigError, Problem
 from maestro_deploy.offline.mock_run import Registered, Run, reveal
-from maestro_deploy.safety.files import File, read_private, write_private
+from maestro_deploy.safety.files import File, read_private, remove_private, write_private
 from maestro_deploy.safety.redaction import REDACTIONS
 
 CONTAINER = "docker:index/container:Container"
@@ -231,6 +231,11 @@ def save_generated(state: Path, stack: str, generated: dict[str, str]) -> None:
     """Kept for the next render (and redacted, as every secret is)."""
     _redacted(stack, generated)
     write_private(state, f"{stack}.generated.json", json.dumps(generated, indent=2, sort_keys=True), STATE_KEY)
+
+
+def forget_generated(state: Path, stack: str) -> None:
+    """A stack gone for good (an ephemeral run's): its generated passwords go too."""
+    remove_private(state, f"{stack}.generated.json", STATE_KEY)
 
 
 def _redacted(stack: str, generated: dict[str, str]) -> None:

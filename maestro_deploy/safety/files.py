@@ -455,6 +455,29 @@ def read_private(directory: Path, name: str, key: str) -> Optional[bytes]:
         os.close(fd)
 
 
+def remove_private(directory: Path, name: str, key: str) -> None:
+    """Remove a file of the tool's own from `directory`, never through a symbolic link, then the
+    directory if that left it empty."""
+    fd = _private_directory(directory, key, create=False)
+    if fd is None:
+        return
+    try:
+        try:
+            os.unlink(name, dir_fd=fd)
+        except FileNotFoundError:
+            pass
+        empty = not os.listdir(fd)
+    except OSError as err:
+        raise _refuse(key, directory / name, _why(err)) from None
+    finally:
+        os.close(fd)
+    if empty:
+        try:
+            os.rmdir(directory)
+        except OSError as err:
+            raise _refuse(key, directory, _why(err)) from None
+
+
 def write_private(directory: Path, name: str, text: str, key: str) -> None:
     """Write a file of the tool's own (0600) in `directory` (0700, created when missing), atomically."""
     fd = _private_directory(directory, key, create=True)
