@@ -1,4 +1,6 @@
+import ast
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -17,6 +19,20 @@ render_cache.install()
 # kubernetes-validate reads and parses its 1 MB schema definitions again for every object it
 # validates: the same files, read once per process.
 kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
+
+def parse_python(source: str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse` with the collector off. On CPython 3.11, a collection during the parse can run a
+    finalizer that formats a traceback (an asyncio future's unretrieved error, left by an earlier
+    evaluation), which parses again and clobbers the first parse's shared recursion counter:
+    "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source, filename)
+    finally:
+        if enabled:
+            gc.enable()
+
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 

@@ -78,7 +78,7 @@ def test_volumes_are_archived_read_only_beside_their_pod():
         (term,) = spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
         assert term["topologyKey"] == "kubernetes.io/hostname"
         assert term["labelSelector"]["matchLabels"] == env.deployment(unit).manifest["spec"]["selector"]["matchLabels"]
-        assert f'tar -C {SOURCE}/0 -czf "$BACKUP_FILE" .' in script(env, f"{unit}-backup")
+        assert f'tar -C {SOURCE}/0 -czf - . > "$BACKUP_FILE"' in script(env, f"{unit}-backup")
 
 
 def test_backup_pods_reach_their_source_only():

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, parse_python
 
 from maestro_deploy import cli
 
@@ -119,7 +119,7 @@ def test_render_says_where_compose_must_run(remote_stack, tmp_path, capsys):
 def direct_docker_calls(source: str) -> list[int]:
     """Lines that start `docker` or `docker-compose` with subprocess themselves."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_python(source)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", None) == "subprocess":
             command = node.args[0] if node.args and isinstance(node.args[0], ast.List) and node.args[0].elts else None
             first = command.elts[0] if command else None

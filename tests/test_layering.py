@@ -4,12 +4,12 @@ imports the tool (maestro_deploy), and nothing imports the library by a bare `co
 import ast
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, parse_python
 
 
 def imports(path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse_python(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -47,7 +47,7 @@ MOST_CODE_LINES = 25
 def what_is_not_a_re_export(path) -> list[str]:
     """Every statement of a package's `__init__.py` but its docstring, its imports and its
     `__all__`, and how many code lines it has beyond MOST_CODE_LINES: logic lives in modules."""
-    tree = ast.parse(path.read_text(), str(path))
+    tree = parse_python(path.read_text(), str(path))
     body = tree.body[1:] if ast.get_docstring(tree) else tree.body
     found = []
     for node in body:

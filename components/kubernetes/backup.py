@@ -65,7 +65,9 @@ def copies(unit: ServiceUnit) -> list[tuple[str, str, str]]:
     if unit.dump:
         return [(unit.name, unit.dump.extension, unit.dump.command)]
     return [
-        (f"{unit.name}-data-{i}", "tar.gz", f'tar -C {SOURCE}/{i} -czf "$BACKUP_FILE" .')
+        # Into the file the shell opened: with `-f FILE`, tar's compressor child creates FILE by
+        # name, and after a failed run's trap has removed it, it could create it again.
+        (f"{unit.name}-data-{i}", "tar.gz", f'tar -C {SOURCE}/{i} -czf - . > "$BACKUP_FILE"')
         for i in range(len(unit.data))
     ]
 
