@@ -9,9 +9,10 @@ names its key path instead of a setting silently ignored.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Callable, Literal, Optional, Union
+import sys
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
 
 from maestro_components import grammar
 
@@ -272,11 +273,21 @@ class ProductOptions(Strict):
     )
 
 
+def _is_pulumi_output(value: Any) -> bool:
+    # Without pulumi imported, nothing is one: the tool's `check` never imports it.
+    pulumi = sys.modules.get("pulumi")
+    return pulumi is not None and isinstance(value, pulumi.Output)
+
+
+# A program may give a secret as it reads it, `pulumi.Config().require_secret(...)`: an Output,
+# whose value is known only at deployment, so it is taken as it is; a string is checked.
+OR_AN_OUTPUT = WrapValidator(lambda value, check: value if _is_pulumi_output(value) else check(value))
 SecretValue = Annotated[
     str,
     Field(min_length=1, description="A Pulumi secret only: pulumi config set --secret --path ..."),
     # A token or password reaches its container as an environment variable.
     at_most(grammar.MAX_ENV_VALUE, "the kernel's limit for one environment variable"),
+    OR_AN_OUTPUT,
 ]
 
 

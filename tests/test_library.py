@@ -211,3 +211,42 @@ def test_a_program_is_held_to_what_a_stack_file_is(make, message):
 
     with pytest.raises(ValueError, match=message):
         render_program(main)
+
+
+def plain_strings(value) -> list[str]:
+    """Every string a registered input holds outside a secret."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in plain_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in plain_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_a_program_gives_its_secrets_as_it_reads_them_from_its_config():
+    """`config.require_secret(...)` is an Output: taken as it is, and secret wherever it lands."""
+    from maestro_components import Hive, HiveArgs, HiveOptions
+
+    def main():
+        config = pulumi.Config("acme")
+        platform = kubernetes_platform()
+        registry = Registry("registry", RegistryArgs(platform=platform, options=RegistryOptions(password=config.require_secret("registry_password"))))
+        engine = Engine("engine", EngineArgs(platform=platform))
+        options = HiveOptions(api_token=config.require_secret("hive_token"))
+        Hive("hive", HiveArgs(platform=platform, api_base=engine.api_url, calls=["engine"], options=options))
+        return {"password": registry.password}
+
+    given = {"acme:registry_password": "s3cret-password", "acme:hive_token": "t0ken-value-1"}
+    rendered = render_program(main, given, secret_keys=list(given))
+    assert rendered.run.outputs["password"] == "s3cret-password" and "password" in rendered.run.secret_outputs
+    assert "MAESTRO_API_TOKEN" in rendered.unit("hive").secrets
+    shown = [s for r in rendered.run.registered for s in plain_strings(r.inputs)]
+    assert not [s for s in shown if "s3cret-password" in s or "t0ken-value-1" in s]
+
+
+def test_a_secret_given_as_a_string_is_still_checked():
+    with pytest.raises(ValueError, match="at least 1 character"):
+        RegistryOptions(password="")
