@@ -25,7 +25,9 @@ VERSION = r"^v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?$"
 DIGEST = r"^sha256:[a-f0-9]{64}$"
 STACK_NAME = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$"
 OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
-PEM_CERTIFICATES = r"^\s*(-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=]{1,76}\r?\n)+-----END CERTIFICATE-----\s*)+$"
+# At least one whole certificate block; text around the blocks (openssl's "Bag Attributes") and
+# base64 lines of any length are what ingress-nginx's OpenSSL reads too.
+PEM_CERTIFICATES = r"^[\s\S]*-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----[\s\S]*$"
 # What each pattern means, for error messages a person can act on.
 PATTERN_MEANING = {
     DNS_LABEL: "expected a DNS label: lowercase letters, digits and '-', at most 63, starting and ending alphanumeric",
@@ -35,7 +37,7 @@ PATTERN_MEANING = {
     DIGEST: "expected sha256: followed by 64 lowercase hex digits",
     STACK_NAME: "expected a stack name: org/project/stack, project/stack or stack",
     OUTPUT_NAME: "expected a stack output name such as engine_url",
-    PEM_CERTIFICATES: "expected PEM certificates: each a BEGIN CERTIFICATE line, lines of base64, an END CERTIFICATE line",
+    PEM_CERTIFICATES: "expected PEM certificates: a BEGIN CERTIFICATE line, lines of base64, an END CERTIFICATE line",
 }
 def matcher(pattern: str) -> Callable[[str], bool]:
     """Whether a whole value matches (`$` alone would let a trailing newline through)."""

@@ -414,3 +414,14 @@ def test_a_stack_file_of_millions_of_values_is_refused_before_it_is_built(tmp_pa
     monkeypatch.setattr(yaml, "load", never)
     assert cli.main(["check", str(path)]) == 2
     assert "too large: more than 80000 keys, values, maps and lists" in capsys.readouterr().err
+
+
+def test_a_certificate_as_openssl_writes_it_with_its_bag_attributes_is_taken(tmp_path):
+    """`openssl pkcs12 -nokeys` puts text around the block, which ingress-nginx's OpenSSL skips."""
+    import json
+
+    certificate = "Bag Attributes\n    localKeyID: 01\nsubject=/CN=x\n-----BEGIN CERTIFICATE-----\n" + "A" * 100 + "\n-----END CERTIFICATE-----\n"
+    stack = tmp_path / "Pulumi.tls.yaml"
+    kubernetes = {"namespace": "maestro-test", "domain": "t.example.com", "tls": {"certificate": certificate, "key": {"secure": "v1:AAAA"}}}
+    stack.write_text(json.dumps({"config": {"maestro:kubernetes": kubernetes, "maestro:components": {"engine": {}}}}))
+    assert cli.main(["check", str(stack)]) == 0

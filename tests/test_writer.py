@@ -329,3 +329,84 @@ def test_a_made_directory_that_became_a_symlink_is_an_error_and_nothing_beyond_i
     with pytest.raises(ConfigError, match="a symbolic link or a file where a directory belongs"):
         remove_owned(out, "--out")
     assert (elsewhere / "victim").read_text() == "precious\n"
+
+
+def test_an_export_of_the_earlier_version_is_removed_with_its_runners_reports(tmp_path):
+    """A marker without `directories` (written before they were recorded): the directory that
+    version made world-writable for a runner goes, with what the runner wrote."""
+    from maestro_deploy.safety.files import remove_owned
+
+    out = tmp_path / "dev-compose.previous"
+    claim(out).replace({"compose.yaml": File("x")})
+    reports = out / "reports" / "runner"
+    reports.mkdir(parents=True)
+    reports.chmod(0o777)
+    (reports / "junit.xml").write_text("<testsuite/>")
+    marker = json.loads((out / MARKER).read_text())
+    del marker["directories"]
+    (out / MARKER).write_text(json.dumps(marker))
+    remove_owned(out, "--out")
+    assert not out.exists()
+
+
+def test_a_marker_naming_a_users_directory_empties_nothing(tmp_path):
+    """Forged or copied: a directory is emptied only while world-writable, as the writer made it."""
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.safety.files import remove_owned
+
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")})
+    (out / "notes").mkdir(mode=0o755)
+    (out / "notes" / "mine.txt").write_text("mine")
+    marker = json.loads((out / MARKER).read_text())
+    (out / MARKER).write_text(json.dumps({**marker, "directories": ["notes"]}))
+    with pytest.raises(ConfigError, match="holds notes"):
+        remove_owned(out, "--out")
+    assert (out / "notes" / "mine.txt").read_text() == "mine"
+
+
+def test_a_write_that_fails_after_making_its_directories_still_records_them(tmp_path, monkeypatch):
+    """A full disk on the first file: the directories made are recorded, so the directory stays
+    the writer's and a later write (or removal) is not refused."""
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.safety import files
+
+    out = tmp_path / "out"
+    real = files._write_atomically
+
+    def full_disk(parent, base, data, mode, owner):
+        if base != MARKER:
+            raise OSError(28, "No space left on device")
+        return real(parent, base, data, mode, owner)
+
+    monkeypatch.setattr(files, "_write_atomically", full_disk)
+    with pytest.raises(ConfigError, match="No space left on device"):
+        claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    monkeypatch.setattr(files, "_write_atomically", real)
+    files.remove_owned(out, "--out")
+    assert not out.exists()
+
+
+def test_a_made_directory_that_still_holds_reports_stays_recorded(tmp_path):
+    """A product taken out, then put back: its runner's reports kept the directory, which is
+    still the writer's, so putting the product back is not refused."""
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    (out / "reports" / "runner" / "junit.xml").write_text("<testsuite/>")
+    claim(out).replace({"compose.yaml": File("y")})
+    assert json.loads((out / MARKER).read_text())["directories"] == ["reports/runner"]
+    claim(out).replace({"compose.yaml": File("z")}, directories={"reports/runner": 0o777})
+
+
+def test_reports_nested_too_deeply_are_an_error_not_a_traceback(tmp_path):
+    from maestro_deploy.config.errors import ConfigError
+    from maestro_deploy.safety.files import remove_owned
+
+    out = tmp_path / "out"
+    claim(out).replace({"compose.yaml": File("x")}, directories={"reports/runner": 0o777})
+    deep = out / "reports" / "runner"
+    for _ in range(40):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    with pytest.raises(ConfigError, match="nested too deeply to remove"):
+        remove_owned(out, "--out")

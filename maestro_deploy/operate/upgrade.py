@@ -62,9 +62,12 @@ class Previous:
     # names is an exit-2 error naming it, before anything moves.
 
     def keep(self) -> None:
-        """Moved aside whole (owners and modes of its secret files intact), for the new export to be written."""
+        """Moved aside whole (owners and modes of its secret files intact), for the new export to be written.
+        The export an earlier upgrade left as failed goes now, before anything is started: a
+        rollback only renames."""
         claim(self.out, "--out").close()  # the export is ours to move, or nothing moves
         remove_owned(self.path, "--out")
+        remove_owned(self.failed, "--out")
         os.rename(self.out, self.path)
 
     def restore(self) -> None:
@@ -73,8 +76,7 @@ class Previous:
         os.rename(self.path, self.out)
 
     def put_back(self) -> None:
-        """The previous export in its place again, the one that failed beside it."""
-        remove_owned(self.failed, "--out")
+        """The previous export in its place again, the one that failed beside it (`keep` made room)."""
         os.rename(self.out, self.failed)
         os.rename(self.path, self.out)
 

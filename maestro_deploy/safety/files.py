@@ -88,9 +88,10 @@ class OwnedDirectory:
 
     def __init__(self, path: Path, fd: int, recorded: dict[str, str], key: str, directories: Optional[frozenset[str]] = frozenset()):
         self.path, self.fd, self.recorded, self.key = path, fd, recorded, key
-        # None: a marker from before directories were recorded, whose directories are taken as ours once.
+        # None: a marker from before directories were recorded. Its directories are taken as
+        # ours once; the ones it made for containers are those it made world-writable.
         self.before_directories_were_recorded = directories is None
-        self.recorded_directories = directories or frozenset()
+        self.recorded_directories = _world_writable(fd) if directories is None else directories
 
     def replace(self, files: dict[str, File], directories: Optional[dict[str, int]] = None) -> list[Path]:
         """Remove what the previous write left (where unchanged), write `files`, record them.
@@ -98,6 +99,7 @@ class OwnedDirectory:
         there and not recorded is in the way), recorded too."""
         directories = directories or {}
         written: dict[str, str] = {}
+        made: set[str] = set()
         try:
             planned = {name: file.data(str(self.path / name)) for name, file in files.items()}
             for name in [*planned, *directories]:
@@ -116,18 +118,21 @@ class OwnedDirectory:
                 self._remove_if_ours(name)
             dropped = self.recorded_directories - set(directories)
             self._remove_empty_parents((set(self.recorded) - set(planned)) | {f"{d}/-" for d in dropped})
+            # One still there holds what containers wrote: still ours, and recorded again.
+            kept = frozenset(d for d in dropped if self._directory_there(d))
             for name, mode in directories.items():
                 with _parent(self.fd, f"{name}/.", create=True) as (parent, _):
                     os.fchmod(parent, mode)
+                made.add(name)
             for name, data in planned.items():
                 file = files[name]
                 with _parent(self.fd, name, create=True, private=file.secret) as (parent, base):
                     _write_atomically(parent, base, data, file.mode, file.owner)
                 written[name] = _digest(data)
-            self._record(written, frozenset(directories))
+            self._record(written, frozenset(directories) | kept)
             return [self.path / name for name in planned]
         except (ConfigError, OSError) as err:
-            if written:
+            if written or made:
                 # What was written is recorded, beside what the previous write left: the next
                 # write may replace all of it, and nothing of the user's is taken for ours.
                 try:
@@ -185,6 +190,13 @@ class OwnedDirectory:
         except FileNotFoundError:
             return True
 
+    def _directory_there(self, name: str) -> bool:
+        try:
+            with _parent(self.fd, f"{name}/.", create=False):
+                return True
+        except OSError:
+            return False
+
     def _directory_free(self, name: str) -> bool:
         """Whether a directory may be made (or its mode set) at `name`: nothing there, or the
         directory recorded there."""
@@ -240,26 +252,28 @@ def claim(out: Path, key: str = "--out") -> OwnedDirectory:
 
 def remove_owned(path: Path, key: str) -> None:
     """Remove a directory this tool wrote (one `claim` takes), whole: each file only while it has
-    the hash recorded, then the directories it made and the marker. Anything else in it (the
-    user's, or a file changed since) stays, and is an exit-2 error naming it."""
+    the hash recorded, what the stack's containers wrote into the directories it made world-
+    writable for them, then those directories and the marker. Anything else in it (the user's, or
+    a file changed since) stays, and is an exit-2 error naming it. Nothing is written on the way:
+    a full disk does not stop it."""
     if not path.exists() and not path.is_symlink():
         return
     owned = claim(path, key)
-    fd = os.dup(owned.fd)
     try:
         for directory in sorted(owned.recorded_directories):
-            # What the stack's containers wrote into a directory made for them (a runner's
-            # reports) is the stack's: it goes with the directory.
-            with _parent(owned.fd, f"{directory}/.", create=False) as (parent, _):
-                _empty(parent)
-        owned.replace({})
-        os.unlink(MARKER, dir_fd=fd)
-        left = sorted(os.listdir(fd))
+            _empty_if_theirs(owned.fd, directory)
+        for name in owned.recorded:
+            owned._remove_if_ours(name)
+        owned._remove_empty_parents(set(owned.recorded) | {f"{d}/-" for d in owned.recorded_directories})
+        try:
+            os.unlink(MARKER, dir_fd=owned.fd)
+        except FileNotFoundError:
+            pass  # an empty directory, or one a removal emptied of all but the user's files
+        left = sorted(os.listdir(owned.fd))
     except OSError as err:
         raise _refuse(key, path, _why(err)) from None
     finally:
         owned.close()
-        os.close(fd)
     if left:
         raise _refuse(key, path, f"holds {', '.join(left[:5])}, which maestro-deploy did not write (or which changed since); move them")
     try:
@@ -268,13 +282,47 @@ def remove_owned(path: Path, key: str) -> None:
         raise _refuse(key, path, _why(err)) from None
 
 
-def _empty(directory: int) -> None:
+def _world_writable(root: int) -> frozenset[str]:
+    """The directories two levels down (`reports/<unit>`) that others may write into."""
+    found = set()
+    for top in os.listdir(root):
+        if not stat.S_ISDIR(os.stat(top, dir_fd=root, follow_symlinks=False).st_mode):
+            continue
+        inner = os.open(top, _DIRECTORY, dir_fd=root)
+        try:
+            for name in os.listdir(inner):
+                info = os.stat(name, dir_fd=inner, follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002:
+                    found.add(f"{top}/{name}")
+        finally:
+            os.close(inner)
+    return frozenset(found)
+
+
+def _empty_if_theirs(root: int, directory: str) -> None:
+    """Empty a directory the writer made for containers to write into (a runner's reports): what
+    is in it is the stack's. Only while it is still world-writable, as the writer made it: a
+    marker naming one of the user's directories (forged, or copied) empties nothing."""
+    try:
+        with _parent(root, f"{directory}/.", create=False) as (parent, _):
+            if os.fstat(parent).st_mode & 0o002:
+                _empty(parent, depth=0)
+    except FileNotFoundError:
+        pass  # removed already: nothing of it to remove
+
+
+MAX_DEPTH = 32
+
+
+def _empty(directory: int, depth: int) -> None:
     """Remove everything in the directory open as `directory`, following no symbolic link."""
+    if depth > MAX_DEPTH:
+        raise OSError(errno.EMLINK, "directories nested too deeply to remove", "")
     for name in os.listdir(directory):
         if stat.S_ISDIR(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode):
             inner = os.open(name, _DIRECTORY, dir_fd=directory)
             try:
-                _empty(inner)
+                _empty(inner, depth + 1)
             finally:
                 os.close(inner)
             os.rmdir(name, dir_fd=directory)
