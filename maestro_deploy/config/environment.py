@@ -34,11 +34,6 @@ def references(s: StackSettings) -> Iterator[tuple[str, Endpoint, Call]]:
             yield f"maestro:components.{call.setting}", endpoint, call
 
 
-def _serves(call: Call) -> Optional[str]:
-    """The product a reference's URL is held to, where the caller is built against its API."""
-    return call.callee if call.versioned else None
-
-
 def load_stack_outputs(path: Optional[str]) -> Optional[dict[str, dict[str, Any]]]:
     """`--stack-outputs FILE`: {"org/project/stack": {"engine_url": "https://..."}}."""
     if path is None:
@@ -86,7 +81,7 @@ def reference_problems(s: StackSettings, outputs: Optional[dict[str, dict[str, A
 
 def remote_products(s: StackSettings) -> list[tuple[str, str]]:
     """(referenced stack, product key it serves) of every reference to another stack's product."""
-    return list(dict.fromkeys((ref.stack, _serves(call)) for _, ref, call in references(s) if _serves(call)))
+    return list(dict.fromkeys((ref.stack, call.callee) for _, ref, call in references(s) if call.versioned))
 
 
 def environments(
@@ -116,9 +111,9 @@ def environments(
     own = dict(local)
     groups: list[list[Deployed]] = []
     for path, ref, call in references(s):
-        serves = _serves(call)
-        if not serves:
-            continue
+        if not call.versioned:
+            continue  # a tester of any target is held to no version of it
+        serves = call.callee
         consumer = path.removeprefix("maestro:components.").split(".", 1)[0]
         versions = (outputs or {}).get(ref.stack, {}).get("versions")
         remote = (

@@ -302,13 +302,18 @@ def _env_size_problems(path: str, env: dict[str, str]) -> Iterator[Problem]:
     for name, value in env.items():
         if problem := grammar.size_problem(f"{name}={value}", grammar.MAX_ENV_VALUE, "NAME=value, the kernel's limit for one environment variable"):
             yield Problem(f"{path}.{name}", problem)
-    total = sum(grammar.size(f"{name}={value}") for name, value in env.items())
+    total = _env_bytes(env)
     if total > grammar.MAX_CONFIG_DATA:
         yield Problem(
             path,
             f"{total} bytes in all; at most {grammar.MAX_CONFIG_DATA // 2**20} MiB, so that the Deployment that carries "
             f"them stays within the {grammar.MAX_OBJECT / 2**20:g} MiB the API server stores in one object",
         )
+
+
+def _env_bytes(env: dict[str, str]) -> int:
+    """What a unit's env weighs where it lands: each `NAME=value`, in bytes."""
+    return sum(grammar.size(f"{name}={value}") for name, value in env.items())
 
 
 def _resource_problems(path: str, key: str, resources: Any, platform: str) -> Iterator[Problem]:
@@ -470,7 +475,7 @@ def warnings(s: StackSettings) -> list[Problem]:
     found += _backup_warnings(s)
     if s.platform == "kubernetes":
         for _, key, product in products(s):
-            total = sum(grammar.size(f"{name}={value}") for name, value in product.env.items())
+            total = _env_bytes(product.env)
             if total > grammar.MAX_ANNOTATIONS // 2:
                 found.append(
                     Problem(

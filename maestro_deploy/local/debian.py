@@ -9,6 +9,7 @@ fetches while the base image builds, so the unpacking is off the image builds' p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -59,15 +60,15 @@ def vendor_debs(context: Path) -> None:
     lock = context / DEBIAN_LOCK
     if not lock.is_file():
         return
-    fill, target, other = (_unpacked, UNPACKED, "debs") if read_lock(lock).keep else (_apt_download, "debs", UNPACKED)
+    wanted = read_lock(lock)  # read once: the fill gets it as read
+    fill, target, other = (_unpacked, UNPACKED, "debs") if wanted.keep else (_apt_download, "debs", UNPACKED)
     shutil.rmtree(context / other, ignore_errors=True)
-    once_per_lock(context, DEBIAN_LOCK, target, fill)
+    once_per_lock(context, DEBIAN_LOCK, target, functools.partial(fill, wanted=wanted))
 
 
-def _unpacked(lock: Path, root: Path) -> None:
-    wanted = read_lock(lock)
+def _unpacked(lock: Path, root: Path, wanted: Lock) -> None:
     with tempfile.TemporaryDirectory(prefix="maestro-debs-") as scratch:
-        _apt_download(lock, Path(scratch))
+        _apt_download(lock, Path(scratch), wanted)
         for deb in sorted(Path(scratch).glob("*.deb")):
             try:
                 unpack(deb, root, wanted.keep, wanted.drop)
@@ -75,11 +76,10 @@ def _unpacked(lock: Path, root: Path) -> None:
                 raise VendoringError(f"unpacking {lock}'s packages failed: {err}") from None
 
 
-def _apt_download(lock: Path, target: Path) -> None:
+def _apt_download(lock: Path, target: Path, wanted: Lock) -> None:
     if shutil.which("apt-get") is None:
         raise VendoringError(f"{lock} needs Debian's apt-get to download its packages")
-    wanted = read_lock(lock).pins
-    download = ["apt-get", "download", "-q", *wanted]
+    download = ["apt-get", "download", "-q", *wanted.pins]
     result = subprocess.run(download, cwd=target, capture_output=True, text=True)
     if result.returncode != 0 and os.geteuid() == 0:
         # apt's lists may be missing or stale on a fresh machine: refreshed once, as root only.
@@ -88,7 +88,7 @@ def _apt_download(lock: Path, target: Path) -> None:
     if result.returncode != 0:
         raise VendoringError(f"apt-get download of {lock.name}'s packages failed: {last_lines(result.stderr)}")
     got = {hashlib.sha256(deb.read_bytes()).hexdigest(): deb.name for deb in target.glob("*.deb")}
-    wrong = sorted(spec for spec, digest in wanted.items() if digest not in got)
+    wrong = sorted(spec for spec, digest in wanted.pins.items() if digest not in got)
     if wrong:
         for deb in target.glob("*.deb"):
             deb.unlink()

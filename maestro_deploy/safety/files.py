@@ -114,10 +114,11 @@ class OwnedDirectory:
             for name in directories:
                 if not self._directory_free(name):
                     raise _refuse(self.key, self.path / name, "is in the way: a directory maestro-deploy did not make; move it, or give another directory")
-            for name in sorted(set(self.recorded) - set(planned)):
+            stale = set(self.recorded) - set(planned)
+            for name in sorted(stale):
                 self._remove_if_ours(name)
             dropped = self.recorded_directories - set(directories)
-            self._remove_empty_parents((set(self.recorded) - set(planned)) | {f"{d}/-" for d in dropped})
+            self._remove_empty_parents(stale | {f"{d}/-" for d in dropped})
             # One still there holds what containers wrote: still ours, and recorded again.
             kept = frozenset(d for d in dropped if self._directory_there(d))
             for name, mode in directories.items():
